@@ -1,0 +1,59 @@
+# Linli — the two commands a new machine needs are `make demo` and `make test`.
+# PYTHON may be given (make demo PYTHON=/path/to/python3.13); otherwise the first
+# interpreter >= 3.12 that really runs is taken (pyenv shims that fail are skipped).
+
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+PYENV_ROOT_DIR := $(shell pyenv root 2>/dev/null || echo $$HOME/.pyenv)
+PYTHON_CANDIDATES := python3.13 python3.12 \
+	$(wildcard $(PYENV_ROOT_DIR)/versions/3.13*/bin/python) \
+	$(wildcard $(PYENV_ROOT_DIR)/versions/3.12*/bin/python) python3
+PYTHON ?= $(shell for c in $(PYTHON_CANDIDATES); do \
+	if $$c -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then echo $$c; break; fi; done)
+
+.PHONY: install demo test test-fast check load seed run worker bench lock clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.txt
+	@if [ -z "$(PYTHON)" ]; then echo "Linli needs Python 3.12 or newer (Django 6.1). Install one, or run: make install PYTHON=/path/to/python3.12" >&2; exit 1; fi
+	@if [ ! -x $(PY) ] || ! $(PY) -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then \
+		echo "Creating $(VENV) with $(PYTHON)"; rm -rf $(VENV); $(PYTHON) -m venv $(VENV); fi
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-virtualenv -r requirements.txt
+	@touch $(STAMP)
+
+demo: install
+	$(PY) manage.py migrate --no-input
+	$(PY) manage.py load_definitions
+	$(PY) manage.py seed_demo
+	$(PY) manage.py demo_banner --host $(HOST) --port $(PORT)
+	@mkdir -p .demo; $(PY) manage.py db_worker >.demo/worker.log 2>&1 & echo $$! > .demo/worker.pid; \
+	trap 'kill $$(cat .demo/worker.pid) 2>/dev/null' EXIT INT TERM; \
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+# The whole suite, slow and browser tests included (CI runs exactly this).
+test: install
+	$(PY) -m pytest
+
+# For a developer in a hurry: everything but tests marked slow or browser.
+test-fast: install
+	$(PY) -m pytest -m "not slow and not browser"
+
+check: install
+	$(PY) manage.py check_definitions
+
+bench: install
+	$(PY) bench/definitions.py
+
+# Re-resolve the lock from requirements.in into a scratch virtualenv.
+lock:
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv && .lock-venv/bin/pip install --quiet -r requirements.in \
+		&& .lock-venv/bin/pip freeze --exclude-editable > requirements.txt && rm -rf .lock-venv
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis db.sqlite3 .demo
