@@ -19,3 +19,22 @@ class HomePage(Page):
 
     class Meta:
         verbose_name = _("home page")
+
+    def get_context(self, request, *args, **kwargs):
+        return home_context(self, super().get_context(request, *args, **kwargs))
+
+
+def _communities_with_counts():
+    from django.db.models import Count, Q
+
+    from engine.models import Community
+
+    return Community.objects.filter(kind=Community.Kind.COMMUNITY).annotate(
+        form_count=Count("definitions", filter=Q(definitions__kind="form")),
+        flow_count=Count("definitions", filter=Q(definitions__kind="flow")),
+    )
+
+
+def home_context(page, context):
+    context["communities"] = _communities_with_counts()
+    return context

@@ -1,0 +1,49 @@
+"""python manage.py seed_demo — the demo accounts; safe to run again (it resets their passwords)."""
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from engine.demo import DEMO_PASSWORD, PERSONAS
+from engine.models import Community
+
+STAFF_GROUP = "Linli staff"
+
+
+class Command(BaseCommand):
+    help = "Create the superuser 'admin' and a secretary, grid leader, member and resident per community."
+
+    def handle(self, *args, **options):
+        if not Community.objects.filter(kind=Community.Kind.COMMUNITY).exists():
+            call_command("load_definitions", stdout=self.stdout)
+        User = get_user_model()
+        with transaction.atomic():
+            staff = self.staff_group()
+            admin, _ = User.objects.get_or_create(username="admin", defaults={"email": "admin@example.invalid"})
+            admin.is_staff = admin.is_superuser = True
+            admin.set_password(DEMO_PASSWORD)
+            admin.save()
+            rows = [("admin", "superuser", "-")]
+            for community in Community.objects.filter(kind=Community.Kind.COMMUNITY).order_by("slug"):
+                for suffix, title_zh, title_en, is_staff in PERSONAS:
+                    username = f"{community.slug}-{suffix}"
+                    user, _ = User.objects.get_or_create(username=username)
+                    user.first_name = f"{community.name}{title_zh}"[:150]
+                    user.is_staff = is_staff
+                    user.set_password(DEMO_PASSWORD)
+                    user.save()
+                    if is_staff:
+                        user.groups.add(staff)
+                    rows.append((username, title_en, community.slug))
+        width = max(len(r[0]) for r in rows)
+        self.stdout.write(f"Demo accounts (password: {DEMO_PASSWORD}):")
+        for username, title, slug in rows:
+            self.stdout.write(f"  {username.ljust(width)}  {title} ({slug})" if slug != "-" else f"  {username.ljust(width)}  {title}")
+
+    def staff_group(self):
+        group, _ = Group.objects.get_or_create(name=STAFF_GROUP)
+        access = Permission.objects.filter(content_type__app_label="wagtailadmin", codename="access_admin")
+        group.permissions.add(*access)
+        return group

@@ -1,0 +1,3 @@
+from .definitions import Community, Definition, DefinitionVersion
+
+__all__ = ["Community", "Definition", "DefinitionVersion"]
