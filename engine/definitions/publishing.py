@@ -75,7 +75,7 @@ def publish_definitions(definitions, *, user=None, note="") -> PublishReport:
 
 def _publish_one(definition, community, user, note, report):
     record, _ = Definition.objects.get_or_create(community=community, kind=definition.kind, key=definition.key)
-    record = Definition.objects.select_for_update().select_related("live_version").get(pk=record.pk)
+    record = Definition.objects.select_for_update(of=("self",)).select_related("live_version").get(pk=record.pk)
     content_hash = definition.content_hash
     if record.live_version is not None and record.live_version.content_hash == content_hash:
         report.unchanged.append(record)

@@ -1,0 +1,192 @@
+"""load_definitions and check_definitions against the real database."""
+
+import shutil
+import threading
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.db import close_old_connections, connection
+
+from engine.definitions.pipeline import check_paths
+from engine.definitions.publishing import publish_definitions, rollback_definition
+from engine.models import Community, Definition, DefinitionVersion
+
+MINI = Path(__file__).resolve().parents[2] / "fixtures" / "definitions" / "valid" / "mini"
+
+
+@pytest.fixture
+def tree(tmp_path, settings, monkeypatch):
+    root = tmp_path / "defs"
+    shutil.copytree(MINI, root)
+    monkeypatch.chdir(root)  # problems name files relative to where the command runs
+    settings.LINLI_FORMS_DIR = root / "forms_schemas"
+    settings.LINLI_WORKFLOWS_DIR = root / "workflows_yaml"
+    return root
+
+
+def run(command, *args):
+    out, err = StringIO(), StringIO()
+    try:
+        call_command(command, *args, stdout=out, stderr=err)
+        code = 0
+    except SystemExit as exit:
+        code = exit.code
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.mark.django_db
+def test_load_publishes_every_definition_once(tree):
+    code, out, _ = run("load_definitions")
+    assert code == 0
+    assert sorted(out.splitlines()) == [
+        "published mini/mini (community) v1",
+        "published mini/rating (form) v1",
+        "published mini/request (flow) v1",
+        "published mini/request (form) v1",
+    ]
+    community = Community.objects.get(slug="mini")
+    assert community.name == "小小社区"
+    assert Definition.objects.filter(community=community).count() == 4
+    flow = Definition.objects.get(kind="flow", key="request")
+    assert flow.live_version.number == 1
+    assert flow.live_version.data["start"] == "open"
+    assert flow.live_version.source_path.endswith("workflows_yaml/mini/request.flow.yaml")
+    form = Definition.objects.get(kind="form", key="request")
+    # the shared definitions a form uses are frozen into its version
+    assert "cn_mobile" in form.live_version.content["shared"]["defs.json"]["$defs"]
+
+
+@pytest.mark.django_db
+def test_loading_twice_publishes_nothing_new(tree):
+    assert run("load_definitions")[0] == 0
+    code, out, _ = run("load_definitions")
+    assert (code, out.strip()) == (0, "nothing changed (4 definitions up to date)")
+    assert DefinitionVersion.objects.count() == 4
+
+
+@pytest.mark.django_db
+def test_a_changed_file_gets_a_new_version_and_the_old_one_stays(tree):
+    run("load_definitions")
+    flow_file = tree / "workflows_yaml" / "mini" / "request.flow.yaml"
+    flow_file.write_text(flow_file.read_text(encoding="utf-8").replace("title: 诉求", "title: 民情诉求"), encoding="utf-8")
+    code, out, _ = run("load_definitions")
+    assert (code, out.strip()) == (0, "published mini/request (flow) v2")
+    flow = Definition.objects.get(kind="flow", key="request")
+    assert [v.number for v in flow.versions.all()] == [2, 1]
+    assert flow.live_version.data["title"] == "民情诉求"
+    assert flow.versions.get(number=1).data["title"] == "诉求"
+
+
+@pytest.mark.django_db
+def test_a_change_in_shared_definitions_republishes_the_forms_using_them(tree):
+    run("load_definitions")
+    shared = tree / "forms_schemas" / "_shared" / "defs.json"
+    shared.write_text(shared.read_text(encoding="utf-8").replace("请输入11位手机号码", "请输入手机号"), encoding="utf-8")
+    code, out, _ = run("load_definitions")
+    # both forms use defs.json (phone, rating); each freezes the shared file it was published with
+    assert (code, sorted(out.splitlines())) == (0, ["published mini/rating (form) v2", "published mini/request (form) v2"])
+
+
+@pytest.mark.django_db
+def test_one_bad_file_publishes_nothing(tree):
+    flow_file = tree / "workflows_yaml" / "mini" / "request.flow.yaml"
+    flow_file.write_text(flow_file.read_text(encoding="utf-8").replace("to: escalated", "to: escalatd"), encoding="utf-8")
+    code, out, err = run("load_definitions", "--language", "en")
+    assert code == 1
+    assert out.splitlines() == [
+        "workflows_yaml/mini/request.flow.yaml:18:38: unknown state 'escalatd' — did you mean 'escalated'?"
+    ]
+    assert err.strip() == "nothing published"
+    assert Community.objects.count() == 0 and DefinitionVersion.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_bad_file_after_a_good_load_changes_nothing(tree):
+    run("load_definitions")
+    form = tree / "forms_schemas" / "mini" / "rating.schema.json"
+    form.write_text(form.read_text(encoding="utf-8").replace('"title": "评价"', '"title": "评价 v2"'), encoding="utf-8")
+    (tree / "workflows_yaml" / "mini" / "broken.flow.yaml").write_text("flow: broken\n", encoding="utf-8")
+    assert run("load_definitions")[0] == 1
+    assert DefinitionVersion.objects.count() == 4  # the valid change to rating was not published either
+
+
+def test_check_definitions_prints_one_line_per_problem_and_exits_1(tree):
+    (tree / "workflows_yaml" / "mini" / "broken.flow.yaml").write_text(
+        "flow: broken\ntitle: x\nform: request\nstart: a\nstates:\n  a: {title: A, requried: true}\n", encoding="utf-8")
+    code, out, err = run("check_definitions", "--language", "en")
+    assert code == 1
+    assert out.splitlines() == [
+        "workflows_yaml/mini/broken.flow.yaml:1:1: missing required key 'transitions'",
+        "workflows_yaml/mini/broken.flow.yaml:6:17: unknown key 'requried' (allowed: description, due, final, notice,"
+        " on_timeout, remind, title, vote)",
+    ]
+    assert err == ""
+
+
+def test_check_definitions_speaks_chinese_by_default(tree):
+    (tree / "workflows_yaml" / "mini" / "x.flow.yaml").write_text("flow: x\n", encoding="utf-8")
+    code, out, _ = run("check_definitions")
+    assert code == 1
+    assert "缺少必填项" in out
+
+
+def test_check_definitions_on_valid_files_prints_nothing(tree):
+    assert run("check_definitions") == (0, "", "")
+
+
+def test_check_definitions_of_one_file_uses_its_siblings_for_references(tree):
+    path = tree / "workflows_yaml" / "mini" / "request.flow.yaml"
+    assert run("check_definitions", str(path)) == (0, "", "")
+
+
+@pytest.mark.django_db
+def test_rollback_republishes_old_content_as_a_new_version(tree):
+    run("load_definitions")
+    flow_file = tree / "workflows_yaml" / "mini" / "request.flow.yaml"
+    flow_file.write_text(flow_file.read_text(encoding="utf-8").replace("title: 诉求", "title: 新"), encoding="utf-8")
+    run("load_definitions")
+    flow = Definition.objects.get(kind="flow", key="request")
+    version = rollback_definition(flow, 1)
+    assert version.number == 3 and version.data["title"] == "诉求" and version.note == "rollback to v1"
+    flow.refresh_from_db()
+    assert flow.live_version == version
+
+
+@pytest.mark.django_db
+def test_published_versions_are_immutable(tree):
+    run("load_definitions")
+    version = DefinitionVersion.objects.first()
+    version.note = "edited"
+    with pytest.raises(ValueError):
+        version.save()
+    with pytest.raises(ValueError):
+        version.delete()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_racing_publishers_number_each_version_once(tree):
+    result = check_paths([], tree / "forms_schemas", tree / "workflows_yaml", base=tree)
+    assert result.ok
+    errors, barrier = [], threading.Barrier(4)
+
+    def publish():
+        try:
+            barrier.wait()
+            publish_definitions(result.definitions)
+        except Exception as exc:  # pragma: no cover - the assertion below shows it
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=publish) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    close_old_connections()
+    assert errors == []
+    assert Community.objects.count() == 1
+    assert DefinitionVersion.objects.count() == 4
+    assert sorted(DefinitionVersion.objects.values_list("number", flat=True)) == [1, 1, 1, 1]
