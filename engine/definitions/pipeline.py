@@ -129,6 +129,8 @@ def discover(paths, forms_root: Path, workflows_root: Path, base: Path | None = 
         for root, pattern in ((forms_root / folder, "*.schema.json"), (workflows_root / folder, "*.yaml")):
             if root.is_dir():
                 context.update(p.resolve() for p in root.glob(pattern))
+    # Every community file, so that a community's parent (a street) resolves.
+    context.update(p.resolve() for p in workflows_root.glob("*/community.yaml"))
     if (forms_root / SHARED).is_dir():
         context.update(p.resolve() for p in (forms_root / SHARED).glob("*.json"))
     files = []
