@@ -36,7 +36,9 @@ class FlowLinter:
         self.problems = []
         self.states = self.data["states"]
         self.transitions = {}  # name -> (index, transition)
-        self.form_fields = forms.get(self.data["form"], {})
+        self.form_fields = forms.get(self.data["form"]) or {}
+        # a form that exists but is broken (reported in its own file): checks against it are skipped
+        self.form_usable = forms.get(self.data["form"]) is not None
         self.unknown_states = False
 
     def problem(self, code, pointer, at_key=False, **params):
@@ -140,15 +142,18 @@ class FlowLinter:
             elif unit not in self.community.units:
                 self.unknown(f"{pointer}/unit", "unit", unit, self.community.units)
         role_level = self.community.roles[role]
+        if role_level and role_level not in self.community.levels:
+            return  # the community file reports the unknown level
         # A grant at a unit covers its subtree: the role must be held at `level` or below it.
         if level and role_level and self.community.level_index(role_level) < self.community.level_index(level):
             self.problem("flow.role_level", f"{pointer}/level", role=role, role_level=role_level, level=level)
 
     # -- references to the item's data
 
-    def input_fields(self, transition) -> dict[str, FieldInfo]:
+    def input_fields(self, transition) -> dict[str, FieldInfo] | None:
+        """The inputs a transition collects; None when its form is missing or broken (reported elsewhere)."""
         if "form" in transition:
-            return self.forms.get(transition["form"], {})
+            return self.forms.get(transition["form"])
         kinds = {"text": "string", "number": "number", "date": "string", "boolean": "boolean", "choice": "string",
                  "person": "string", "unit": "string", "post": "string"}
         fmts = {"person": "person", "unit": "unit", "post": "post", "date": "date"}
@@ -159,13 +164,15 @@ class FlowLinter:
         if reference.startswith("input."):
             name = reference[len("input."):]
             fields = self.input_fields(transition)
+            if fields is None:
+                return None
             if name not in fields:
                 self.problem("flow.unknown_input", pointer, field=name, transition=transition["name"],
                              suggestion=suggest(name, fields))
                 return None
             return fields[name]
         if reference not in self.form_fields:
-            if self.data["form"] in self.forms:
+            if self.form_usable:
                 self.problem("flow.unknown_field", pointer, field=reference, form=self.data["form"],
                              suggestion=suggest(reference, self.form_fields))
             return None
@@ -175,7 +182,8 @@ class FlowLinter:
         try:
             tree = guards.parse(transition["guard"])
         except guards.GuardSyntaxError as error:
-            params = dict(error.params) or {"position": error.position, "reason": error.reason}
+            params = dict(error.params) if error.code == "guard.unknown_function" else {
+                "position": error.position, "reason": error.reason}
             if error.code == "guard.unknown_function":
                 params["suggestion"] = suggest(params["name"], guards.FUNCTIONS)
             self.problem(error.code, pointer, **params)
@@ -247,7 +255,7 @@ class FlowLinter:
                 self.check_reference(transition, target, f"{here}/to", expected_format="person")
         elif kind == "set":
             for name in spec:
-                if name not in self.form_fields and self.data["form"] in self.forms:
+                if name not in self.form_fields and self.form_usable:
                     self.problem("flow.unknown_field", f"{here}/{name}", at_key=True, field=name, form=self.data["form"],
                                  suggestion=suggest(name, self.form_fields))
         elif kind == "publish_announcement":

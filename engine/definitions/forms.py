@@ -14,7 +14,7 @@ import re
 import re._parser as sre_parse  # the standard library's own regex parser, for the ReDoS check
 from dataclasses import dataclass, field
 
-from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
 from .metavalidate import describe, meta_validate
@@ -97,6 +97,7 @@ class FormLint:
     fields: dict[str, FieldInfo] = field(default_factory=dict)
     problems: list = field(default_factory=list)
     shared_refs: set[str] = field(default_factory=set)
+    blocked: bool = False  # refers to a shared file that is itself broken (reported there)
 
 
 def lint_form(doc: Document, shared: dict[str, Document]) -> FormLint:
@@ -107,12 +108,15 @@ def lint_form(doc: Document, shared: dict[str, Document]) -> FormLint:
         result.problems.append(doc.problem("form.not_object", ""))
         return result
     try:
-        Draft202012Validator.check_schema(schema, format_checker=FormatChecker())
+        # No format checker here: our own pattern check explains a bad regex better.
+        Draft202012Validator.check_schema(schema, format_checker=None)
     except SchemaError as error:
         result.problems.extend(describe(doc, error))
         return result
     walker = _Walker(doc, shared, result)
     walker.walk_object(schema, "", (), root=True)
+    if result.problems or result.blocked:
+        return result  # x-ui and "no fields" checks would only echo a broken field
     if not result.fields:
         result.problems.append(doc.problem("form.no_fields", "/properties"))
     if "x-ui" in schema:
@@ -307,6 +311,9 @@ class _Walker:
             fragment = ref[1:]
         elif ref.startswith(SHARED_PREFIX) and "#/" in ref:
             name, fragment = ref[len(SHARED_PREFIX):].split("#", 1)
+            if name in self.shared and self.shared[name] is None:
+                self.result.blocked = True
+                return None
             target_doc = self.shared.get(name)
             if target_doc is None:
                 self.problem("form.ref_unknown", where, ref=ref)
@@ -397,8 +404,9 @@ def _choices(node):
     if "const" in node:
         return (node["const"],)
     for keyword in ("oneOf", "anyOf"):
-        if keyword in node:
-            return tuple(o.get("const") for o in node[keyword] if isinstance(o, dict))
+        options = node.get(keyword)
+        if options and all(isinstance(o, dict) and "const" in o for o in options):
+            return tuple(o["const"] for o in options)
     return ()
 
 

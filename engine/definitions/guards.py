@@ -30,10 +30,27 @@ MAX_LENGTH = 500
 MAX_DEPTH = 32
 
 
+REASONS = {
+    "char": ("unexpected character {found}", "此处不能出现字符 {found}"),
+    "expected": ("expected {expected} but found {found}", "这里应为 {expected}, 但写的是 {found}"),
+    "unexpected": ("unexpected {found}", "这里不应出现 {found}"),
+    "field_name": ("{found} is not a field name (lower-case letters, digits and _)",
+                   "{found} 不是字段名 (只能用小写字母、数字和下划线)"),
+    "after_dot": ("expected a field name after '.'", "'.' 后面应为字段名"),
+}
+
+
 class GuardSyntaxError(ValueError):
+    """Why a guard does not parse; `reason` says it in English and Chinese."""
+
     def __init__(self, reason: str, position: int, code: str = "guard.syntax", **params):
-        super().__init__(reason)
-        self.reason = reason
+        found = params.pop("found", "")
+        expected = params.pop("expected", "")
+        en, zh = REASONS[reason]
+        found_en, found_zh = (found["en"], found["zh-hans"]) if isinstance(found, dict) else (found, found)
+        self.reason = {"en": en.format(found=found_en, expected=expected),
+                       "zh-hans": zh.format(found=found_zh, expected=expected)}
+        super().__init__(self.reason["en"])
         self.position = position  # 1-based character position in the expression
         self.code = code
         self.params = params
@@ -113,7 +130,7 @@ def tokenize(source: str):
     while i < len(source):
         match = _TOKEN.match(source, i)
         if not match:
-            raise GuardSyntaxError(f"unexpected character {source[i]!r}", i + 1)
+            raise GuardSyntaxError("char", i + 1, found=repr(source[i]))
         kind = match.lastgroup
         if kind != "ws":
             tokens.append(Token(kind, match.group(), i + 1))
@@ -142,18 +159,18 @@ class _Parser:
 
     def expect(self, text):
         if not self.at(text):
-            raise GuardSyntaxError(f"expected {text!r} but found {self.token.text or 'the end'!r}", self.token.position)
+            raise GuardSyntaxError("expected", self.token.position, expected=repr(text), found=_found(self.token))
         return self.advance()
 
     def nest(self):
         self.depth += 1
         if self.depth > MAX_DEPTH:
-            raise GuardSyntaxError("nested too deeply", self.token.position, code="guard.too_long")
+            raise GuardSyntaxError("unexpected", self.token.position, code="guard.too_long", found="(")
 
     def parse(self):
         node = self.expr()
         if self.token.kind != "end":
-            raise GuardSyntaxError(f"unexpected {self.token.text!r}", self.token.position)
+            raise GuardSyntaxError("unexpected", self.token.position, found=_found(self.token))
         return node
 
     def expr(self):
@@ -224,11 +241,11 @@ class _Parser:
                 self.advance()
                 return Literal({"true": True, "false": False, "null": None}[token.text])
             if token.text in KEYWORDS:
-                raise GuardSyntaxError(f"unexpected {token.text!r}", token.position)
+                raise GuardSyntaxError("unexpected", token.position, found=_found(token))
             self.advance()
             if self.at("("):
                 if token.text not in FUNCTIONS:
-                    raise GuardSyntaxError(f"unknown function {token.text!r}", token.position,
+                    raise GuardSyntaxError("unexpected", token.position, found=repr(token.text),
                                            code="guard.unknown_function", name=token.text, allowed=list(FUNCTIONS))
                 self.advance()
                 argument = self.operand()
@@ -240,19 +257,23 @@ class _Parser:
                 self.advance()
                 part = self.token
                 if part.kind != "name" or part.text in KEYWORDS:
-                    raise GuardSyntaxError("expected a field name after '.'", part.position)
+                    raise GuardSyntaxError("after_dot", part.position)
                 path.append(_field_name(self.advance()))
             return Name(tuple(path), token.position)
-        raise GuardSyntaxError(f"unexpected {token.text or 'end of expression'!r}", token.position)
+        raise GuardSyntaxError("unexpected", token.position, found=_found(token))
 
 
 _FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
+def _found(token):
+    return repr(token.text) if token.text else {"en": "the end", "zh-hans": "表达式结尾"}
+
+
 def _field_name(token):
     """Field names are what form keys may be: lower-case letters, digits and _ (so no dunders)."""
     if not _FIELD_NAME.match(token.text):
-        raise GuardSyntaxError(f"{token.text!r} is not a field name (lower-case letters, digits and _)", token.position)
+        raise GuardSyntaxError("field_name", token.position, found=repr(token.text))
     return token.text
 
 
@@ -264,7 +285,7 @@ def _unquote(token):
 def parse(source: str):
     """Parse a guard into an AST, or raise GuardSyntaxError with the character position."""
     if len(source) > MAX_LENGTH:
-        raise GuardSyntaxError("too long", MAX_LENGTH, code="guard.too_long")
+        raise GuardSyntaxError("unexpected", MAX_LENGTH, code="guard.too_long", found="…")
     return _Parser(source).parse()
 
 

@@ -63,6 +63,11 @@ def meta_validate(doc: Document, kind: str, data=None, prefix: str = ""):
     problems = []
     for error in validator(kind).iter_errors(data):
         problems.extend(describe(doc, error, prefix))
+    # A misspelt key ("unitz") also leaves a required one ("units") missing: the misspelling,
+    # with its "did you mean", is the one line worth reading.
+    misspelt = {(p.pointer.rsplit("/", 1)[0], p.params.get("suggestion")) for p in problems
+                if p.code == "meta.unknown_key" and p.params.get("suggestion")}
+    problems = [p for p in problems if not (p.code == "meta.required" and (p.pointer, p.params["key"]) in misspelt)]
     # one problem per place is enough for a person to act on
     unique, seen = [], set()
     for problem in problems:
@@ -123,10 +128,14 @@ def describe(doc: Document, error, prefix=""):
     if kind == "pattern":
         _registry()
         code = _PATTERN_CODES.get(value, "meta.pattern")
+        if "propertyNames" in error.absolute_schema_path:  # a bad key: point at the key itself
+            return [doc.problem(code, join_pointer(pointer, instance), at_key=True, key=key, value=_value_text(instance))]
         return [doc.problem(code, pointer, key=key, value=_value_text(instance))]
     if kind in ("minItems", "minProperties"):
         if kind == "minProperties" and value == 1 and error.schema.get("maxProperties") == 1:
             return [doc.problem("meta.action_one_key", pointer, count=0)]
+        if value == 1:
+            return [doc.problem("meta.empty_list", pointer, key=key)]
         return [doc.problem("meta.too_short", pointer, key=key, limit=value)]
     if kind in ("maxItems", "maxProperties"):
         if kind == "maxProperties" and value == 1:

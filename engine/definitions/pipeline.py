@@ -171,14 +171,18 @@ def check_files(files: list[SourceFile], known_communities=frozenset()) -> Check
         except DefinitionError as error:
             problems.extend(error.problems)
 
-    shared_docs = {s.key: docs[s.path] for s in files if s.kind == "shared" and s.path in docs}
+    # A file that failed maps to None: what refers to it is skipped, not reported again.
+    shared_docs = {s.key: docs.get(s.path) for s in files if s.kind == "shared"}
     definitions = []
     for source in files:
         if source.kind == "shared" and source.path in docs:
             result = lint_shared(docs[source.path])
             problems.extend(result.problems)
-            definitions.append(Definition("shared", SHARED, source.key, source.path, docs[source.path].data,
-                                          docs[source.path].text))
+            if result.problems:
+                shared_docs[source.key] = None
+            else:
+                definitions.append(Definition("shared", SHARED, source.key, source.path, docs[source.path].data,
+                                              docs[source.path].text))
 
     by_folder: dict[str, list[SourceFile]] = {}
     for source in files:
@@ -207,12 +211,15 @@ def _check_folder(folder, sources, docs, shared_docs, community_docs, slugs, def
     problems = []
     forms, form_docs = {}, {}
     for source in sources:
-        if source.kind == "form" and source.path in docs:
+        if source.kind == "form" and source.path not in docs:
+            forms[source.key] = None  # did not parse; reported
+        elif source.kind == "form":
             doc = docs[source.path]
             result = lint_form(doc, shared_docs)
             problems.extend(result.problems)
-            forms[source.key] = result.fields
-            if not result.problems:
+            broken = bool(result.problems) or result.blocked
+            forms[source.key] = None if broken else result.fields
+            if not broken:
                 shared = {name: shared_docs[name].data for name in sorted(result.shared_refs)}
                 form_docs[source.key] = Definition("form", folder, source.key, source.path, doc.data, doc.text, shared)
 
@@ -256,7 +263,12 @@ def check_paths(paths, forms_root, workflows_root, base=None, known_communities=
     problems are reported too when they would make the requested ones unusable)."""
     files, requested, problems = discover(paths, forms_root, workflows_root, base)
     result = check_files(files, known_communities)
-    result.problems = sorted(problems + result.problems, key=Problem.sort_key)
+    # Other communities' files are read only so that a parent resolves; their problems are
+    # theirs to hear about when they are checked.
+    touched = {f.folder for f in files if f.path in requested} | {SHARED}
+    folder_of = {f.path: f.folder for f in files}
+    result.problems = sorted(problems + [p for p in result.problems if folder_of.get(p.path, SHARED) in touched],
+                             key=Problem.sort_key)
     # Publish what was asked for, plus the community files of the folders it lies in (unchanged
     # ones publish nothing; a community must be published before its forms and flows).
     folders = {d.community for d in result.definitions if d.path in requested}

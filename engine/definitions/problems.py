@@ -98,6 +98,10 @@ MESSAGES = {
         "zh-hans": "YAML 语法错误: {reason}",
         "en": "YAML syntax error: {reason}",
     },
+    "yaml.tab": {
+        "zh-hans": "这一行用了制表符 (Tab) 缩进; YAML 只能用空格缩进",
+        "en": "this line is indented with a tab; YAML indents with spaces only",
+    },
     "yaml.tag": {
         "zh-hans": "不允许使用 YAML 标签 '{tag}' (只接受普通的文本、数字、列表和映射)",
         "en": "YAML tag '{tag}' is not allowed (only plain text, numbers, lists and mappings)",
@@ -178,6 +182,10 @@ MESSAGES = {
     "meta.too_short": {
         "zh-hans": "'{key}' 至少要有 {limit} 项",
         "en": "'{key}' needs at least {limit} entries",
+    },
+    "meta.empty_list": {
+        "zh-hans": "'{key}' 至少要有一项",
+        "en": "'{key}' needs at least one entry",
     },
     "meta.too_long": {
         "zh-hans": "'{key}' 最多 {limit} 项",

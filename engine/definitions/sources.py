@@ -92,6 +92,8 @@ def parse_yaml(path: str, text: str) -> Document:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         code = "yaml.multiple_documents" if "single document" in str(exc.context or "") else "yaml.syntax"
+        if mark and _tab_at(text, mark):
+            code = "yaml.tab"
         reason = " ".join(filter(None, [exc.context, exc.problem])) or str(exc)
         raise DefinitionError([
             Problem(code, {"reason": reason}, path=path,
@@ -108,6 +110,11 @@ def parse_yaml(path: str, text: str) -> Document:
     return Document(path, data, text, converter.value_marks, converter.key_marks)
 
 
+def _tab_at(text, mark):
+    lines = text.splitlines()
+    return mark.line < len(lines) and "\t" in lines[mark.line][: mark.column + 1]
+
+
 class _YamlConverter:
     def __init__(self, path):
         self.path = path
@@ -115,6 +122,7 @@ class _YamlConverter:
         self.value_marks: dict[str, tuple[int, int]] = {}
         self.key_marks: dict[str, tuple[int, int]] = {}
         self._seen: set[int] = set()
+        self._alias_reported = False
 
     def _problem(self, code, node, **params):
         mark = node.start_mark
@@ -123,7 +131,9 @@ class _YamlConverter:
     def convert(self, node, pointer, depth):
         self.value_marks[pointer] = (node.start_mark.line + 1, node.start_mark.column + 1)
         if id(node) in self._seen:
-            self._problem("yaml.alias", node)
+            if not self._alias_reported:  # one line says it; a bomb would otherwise say it thousands of times
+                self._problem("yaml.alias", node)
+                self._alias_reported = True
             return None
         self._seen.add(id(node))
         if depth > MAX_DEPTH:
