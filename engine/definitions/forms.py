@@ -15,9 +15,8 @@ import re._parser as sre_parse  # the standard library's own regex parser, for t
 from dataclasses import dataclass, field
 
 from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
 
-from .metavalidate import describe, meta_validate
+from .metavalidate import TYPE_NAMES, meta_validate
 from .problems import suggest
 from .sources import Document, join_pointer
 
@@ -107,12 +106,6 @@ def lint_form(doc: Document, shared: dict[str, Document]) -> FormLint:
     if not isinstance(schema, dict) or schema.get("type") != "object" or not isinstance(schema.get("properties"), dict):
         result.problems.append(doc.problem("form.not_object", ""))
         return result
-    try:
-        # No format checker here: our own pattern check explains a bad regex better.
-        Draft202012Validator.check_schema(schema, format_checker=None)
-    except SchemaError as error:
-        result.problems.extend(describe(doc, error))
-        return result
     walker = _Walker(doc, shared, result)
     walker.walk_object(schema, "", (), root=True)
     if result.problems or result.blocked:
@@ -134,11 +127,6 @@ def lint_shared(doc: Document) -> FormLint:
     if not isinstance(defs, dict):
         result.problems.append(doc.problem("meta.required", "", key="$defs"))
         return result
-    try:
-        Draft202012Validator.check_schema(doc.data)
-    except SchemaError as error:
-        result.problems.extend(describe(doc, error))
-        return result
     walker = _Walker(doc, {doc.path.rsplit("/", 1)[-1]: doc}, result, shared_self=True)
     for name, sub in defs.items():
         walker.walk_field(sub, join_pointer("/$defs", name), (name,))
@@ -156,8 +144,15 @@ class _Walker:
         self.result.problems.append(self.doc.problem(code, pointer, at_key=at_key, **params))
 
     def check_keywords(self, node, pointer, allowed):
+        """Unknown and unsupported keywords, and known ones whose value has the wrong shape.
+        Returns False when the node is too broken to walk further (its problems are reported)."""
+        sound = True
         for keyword in node:
             if keyword in allowed:
+                if not _value_fits(keyword, node[keyword]):
+                    sound = False
+                    self.problem("meta.type", join_pointer(pointer, keyword), key=keyword,
+                                 expected=_KEYWORD_SHAPE_NAMES[KEYWORD_SHAPES[keyword]], actual=_shape_of(node[keyword]))
                 continue
             where = join_pointer(pointer, keyword)
             if keyword in UNSUPPORTED:
@@ -168,6 +163,7 @@ class _Walker:
             else:
                 self.problem("form.unknown_keyword", where, at_key=True, keyword=keyword,
                              suggestion=suggest(keyword, sorted(KNOWN_KEYWORDS)))
+        return sound
 
     # -- objects
 
@@ -175,7 +171,8 @@ class _Walker:
         if len(path) > MAX_DEPTH:
             self.problem("form.too_deep", pointer, limit=MAX_DEPTH)
             return
-        self.check_keywords(node, pointer, ROOT_KEYWORDS if root else FIELD_KEYWORDS)
+        if not self.check_keywords(node, pointer, ROOT_KEYWORDS if root else FIELD_KEYWORDS):
+            return
         if "x-ui" in node and not root:
             self.problem("form.unknown_keyword", join_pointer(pointer, "x-ui"), at_key=True, keyword="x-ui")
         if node.get("additionalProperties", False) is not False:
@@ -245,9 +242,8 @@ class _Walker:
         if not isinstance(node, dict):
             return
         node = self.resolve(node, pointer)
-        if node is None:
+        if node is None or not self.check_keywords(node, pointer, FIELD_KEYWORDS):
             return
-        self.check_keywords(node, pointer, FIELD_KEYWORDS)
         kind = node.get("type")
         if isinstance(kind, list):
             self.problem("form.type_list", join_pointer(pointer, "type"), types=kind)
@@ -362,6 +358,73 @@ class _Walker:
         if errors:
             self.problem("form.default_invalid", join_pointer(pointer, "default"),
                          value=repr(node["default"]), reason=errors[0].message[:120])
+
+
+# The shape each keyword's value must have (what the JSON Schema meta-schema would demand of
+# the keywords we support, checked here in one pass instead of by validating the meta-schema).
+KEYWORD_SHAPES = {
+    "title": "text", "description": "text", "$comment": "text", "pattern": "text", "format": "text",
+    "$ref": "text", "$schema": "text", "$id": "text", "type": "type",
+    "minLength": "count", "maxLength": "count", "minItems": "count", "maxItems": "count",
+    "minimum": "number", "maximum": "number", "exclusiveMinimum": "number", "exclusiveMaximum": "number",
+    "multipleOf": "positive", "enum": "list", "examples": "list", "allOf": "list", "oneOf": "list", "anyOf": "list",
+    "required": "names", "readOnly": "boolean", "uniqueItems": "boolean",
+    "properties": "schemas", "$defs": "schemas", "dependentRequired": "name_lists",
+    "items": "object", "if": "object", "then": "object", "else": "object", "x-error": "object", "x-ui": "object",
+    "additionalProperties": "boolean_or_object", "const": "any", "default": "any",
+}
+_KEYWORD_SHAPE_NAMES = {
+    "text": TYPE_NAMES["string"], "type": {"zh-hans": "类型名", "en": "a type name"},
+    "count": {"zh-hans": "非负整数", "en": "a whole number, 0 or more"}, "number": TYPE_NAMES["number"],
+    "positive": {"zh-hans": "正数", "en": "a positive number"}, "list": {"zh-hans": "非空列表", "en": "a non-empty list"},
+    "names": {"zh-hans": "不重复的字段名列表", "en": "a list of distinct field names"},
+    "boolean": TYPE_NAMES["boolean"], "schemas": {"zh-hans": "字段名到字段定义的映射", "en": "a mapping of names to field definitions"},
+    "name_lists": {"zh-hans": "字段名到字段名列表的映射", "en": "a mapping of field names to lists of field names"},
+    "object": TYPE_NAMES["object"], "boolean_or_object": {"zh-hans": "false", "en": "false"}, "any": {"zh-hans": "任意值", "en": "any value"},
+}
+
+
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _value_fits(keyword, value):
+    shape = KEYWORD_SHAPES[keyword]
+    if shape == "text":
+        return isinstance(value, str)
+    if shape == "type":
+        return isinstance(value, (str, list))  # a list is refused later with its own message
+    if shape == "count":
+        return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    if shape == "number":
+        return _is_number(value)
+    if shape == "positive":
+        return _is_number(value) and value > 0
+    if shape == "list":
+        return isinstance(value, list) and len(value) > 0
+    if shape == "names":
+        return isinstance(value, list) and all(isinstance(v, str) for v in value) and len(set(value)) == len(value)
+    if shape == "boolean":
+        return isinstance(value, bool)
+    if shape == "schemas":
+        return isinstance(value, dict) and all(isinstance(v, dict) for v in value.values())
+    if shape == "name_lists":
+        return isinstance(value, dict) and all(
+            isinstance(v, list) and all(isinstance(x, str) for x in v) for v in value.values())
+    if shape == "object":
+        return isinstance(value, dict)
+    if shape == "boolean_or_object":
+        return isinstance(value, (bool, dict))
+    return True
+
+
+def _shape_of(value):
+    if isinstance(value, str):
+        return {"zh-hans": f"文字 '{value[:40]}'", "en": f"text '{value[:40]}'"}
+    for name, kind in (("boolean", bool), ("integer", int), ("number", float), ("array", list), ("object", dict)):
+        if isinstance(value, kind):
+            return TYPE_NAMES[name]
+    return TYPE_NAMES["null"]
 
 
 def _follow(data, fragment):

@@ -46,11 +46,51 @@ def _registry() -> Registry:
     return Registry().with_resources(resources)
 
 
+COMMON_ID = "urn:linli:meta:common"
+
+
+def _inline_common(node, common_defs):
+    """Point references to common.schema.json at local copies: lookups across resources cost
+    a URL join each, and a flow file makes thousands of them."""
+    if isinstance(node, dict):
+        out = {}
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str) and value.startswith(COMMON_ID + "#/$defs/"):
+                out[key] = "#/$defs/common_" + value.rsplit("/", 1)[1]
+            else:
+                out[key] = _inline_common(value, common_defs)
+        return out
+    if isinstance(node, list):
+        return [_inline_common(v, common_defs) for v in node]
+    return node
+
+
 @cache
 def validator(kind: str) -> Draft202012Validator:
     """The compiled validator for 'community', 'flow' or 'form-ui'."""
+    _registry()
     schema = json.loads((METASCHEMA_DIR / f"{kind}.schema.json").read_text(encoding="utf-8"))
-    return Draft202012Validator(schema, registry=_registry())
+    common = json.loads((METASCHEMA_DIR / "common.schema.json").read_text(encoding="utf-8"))["$defs"]
+    schema = _inline_common(schema, common)
+    schema.setdefault("$defs", {}).update({f"common_{name}": _inline_common(d, common) for name, d in common.items()})
+    schema = _inline_local(schema, schema["$defs"], ())
+    return Draft202012Validator(schema)
+
+
+def _inline_local(node, defs, stack):
+    """Replace each local `#/$defs/X` by its content, except where X refers to itself (a unit's
+    children, a countersign's seats): those keep their $ref. Same validation, far fewer lookups."""
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/") and len(node) == 1:
+            name = ref.rsplit("/", 1)[1]
+            if name in stack:
+                return node
+            return _inline_local(defs[name], defs, stack + (name,))
+        return {k: (v if k == "$defs" else _inline_local(v, defs, stack)) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_inline_local(v, defs, stack) for v in node]
+    return node
 
 
 def metaschema(kind: str) -> dict:
