@@ -6,3 +6,6 @@ class EngineConfig(AppConfig):
     name = "engine"
     verbose_name = _("Linli engine")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from . import checks  # noqa: F401  (registers the system checks)

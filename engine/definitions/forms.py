@@ -85,6 +85,7 @@ class FieldInfo:
     choices: tuple = ()
     item_type: str = ""
     item_format: str = ""
+    pointer: str = field(default="", compare=False)
 
     @property
     def dotted(self):
@@ -271,7 +272,7 @@ class _Walker:
         if "default" in node:
             self.check_default(node, pointer)
         choices = _choices(node)
-        info = FieldInfo(path, kind, fmt, choices)
+        info = FieldInfo(path, kind, fmt, choices, pointer=pointer)
         if kind == "object":
             self.walk_object(node, pointer, path)
         elif kind == "array":
@@ -290,7 +291,8 @@ class _Walker:
             else:
                 self.walk_field(resolved, items_pointer, path + ("*",))
                 self.result.fields.pop(".".join(path + ("*",)), None)
-            info = FieldInfo(path, kind, fmt, _choices(resolved), item_type or "", resolved.get("format", ""))
+            info = FieldInfo(path, kind, fmt, _choices(resolved), item_type or "", resolved.get("format", ""),
+                             pointer=items_pointer)
         self.result.fields[info.dotted] = info
 
     def resolve(self, node, pointer, depth=0):

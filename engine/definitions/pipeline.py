@@ -240,6 +240,9 @@ def _check_folder(folder, sources, docs, shared_docs, community_docs, slugs, def
     source, doc = community_docs[folder]
     index, found = index_community(doc, folder)
     problems.extend(found)
+    for form_source in sources:
+        if form_source.kind == "form" and forms.get(form_source.key):
+            problems.extend(_check_community_names(docs[form_source.path], forms[form_source.key], index))
     if index.parent:
         if index.parent == index.slug:
             problems.append(doc.problem("community.parent_cycle", "/parent", chain=f"{index.slug} → {index.slug}"))
@@ -255,6 +258,28 @@ def _check_folder(folder, sources, docs, shared_docs, community_docs, slugs, def
         problems.extend(found)
         definitions.append(Definition("flow", folder, key, flow_source.path, flow_doc.data, flow_doc.text))
     definitions.extend(form_docs.values())
+    return problems
+
+
+# A field whose values are names from community.yaml: fixed choices must be real names.
+_NAMED_FORMATS = {"unit": ("unit", "units"), "post": ("post", "posts"), "store-item": ("store item", "items"),
+                  "team": ("team", "teams")}
+
+
+def _check_community_names(doc, fields, index):
+    from .community import unknown
+
+    problems = []
+    for info in fields.values():
+        fmt = info.item_format if info.type == "array" else info.format
+        if fmt not in _NAMED_FORMATS or not info.choices:
+            continue
+        kind, attribute = _NAMED_FORMATS[fmt]
+        known = getattr(index, attribute)
+        for position, name in enumerate(info.choices):
+            if name not in known:
+                keyword = "enum" if info.type != "array" else "enum"
+                problems.append(unknown(doc, f"{info.pointer}/{keyword}/{position}", kind, name, known))
     return problems
 
 
