@@ -32,7 +32,7 @@ def _communities_with_counts():
     return Community.objects.filter(kind=Community.Kind.COMMUNITY).annotate(
         form_count=Count("definitions", filter=Q(definitions__kind="form")),
         flow_count=Count("definitions", filter=Q(definitions__kind="flow")),
-    )
+    ).order_by("slug")  # Meta.ordering does not apply to aggregate queries
 
 
 def home_context(page, context):
