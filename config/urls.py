@@ -5,11 +5,14 @@ from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
+from engine.views import serve_file
+
 urlpatterns = [
     path("django-admin/", admin.site.urls),
     path("admin/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
     path("api/v1/", include("engine.api.urls")),
+    path("files/<str:token>/", serve_file, name="linli_file"),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
 

@@ -8,4 +8,9 @@ app_name = "api"
 urlpatterns = [
     path("auth/token/", views.ObtainToken.as_view(), name="token"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("forms/", views.FormList.as_view(), name="forms"),
+    path("forms/<slug:community>/<slug:form>/", views.FormDetail.as_view(), name="form"),
+    path("forms/<slug:community>/<slug:form>/submissions/", views.SubmissionCreate.as_view(), name="submit"),
+    path("forms/<slug:community>/<slug:form>/files/", views.FileUpload.as_view(), name="upload"),
+    path("submissions/<int:pk>/", views.SubmissionDetail.as_view(), name="submission"),
 ]

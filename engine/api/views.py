@@ -1,9 +1,26 @@
-"""REST API views (contract paths in DESIGN.md). Thin: they call engine services."""
+"""REST API views (contract paths in DESIGN.md). Thin: each calls the policy and one service."""
 
-from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import serializers
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+from django.utils import translation
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
 from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
+from rest_framework.views import APIView
+
+from engine import policy
+from engine.forms.registry import form_spec
+from engine.forms.spec import text
+from engine.forms.validation import as_messages
+from engine.models import Definition, Submission
+from engine.services import submissions as submission_service
+from engine.services.uploads import UploadRefused, store_upload
 
 
 class TokenThrottle(AnonRateThrottle):
@@ -21,3 +38,142 @@ class ObtainToken(ObtainAuthToken):
     )
     def post(self, request, *args, **kwargs):
         return super().post(request, *args, **kwargs)
+
+
+def _live_forms():
+    return (Definition.objects.filter(kind=Definition.Kind.FORM, live_version__isnull=False)
+            .select_related("community", "live_version").order_by("community__slug", "key"))
+
+
+def _form_or_404(community, key):
+    return get_object_or_404(_live_forms(), community__slug=community, key=key)
+
+
+def _summary(form, user, language):
+    spec = form_spec(form.live_version)
+    return {
+        "community": form.community.slug,
+        "form": form.key,
+        "title": text(spec.title, language),
+        "version": form.live_version.number,
+        "anonymous": spec.anonymous,
+        "can_submit": policy.can_submit(user, spec, form.community),
+    }
+
+
+FormSummary = inline_serializer("FormSummary", many=True, fields={
+    "community": serializers.CharField(), "form": serializers.CharField(), "title": serializers.CharField(),
+    "version": serializers.IntegerField(), "anonymous": serializers.BooleanField(), "can_submit": serializers.BooleanField(),
+})  # noqa: E501
+SubmissionCreated = inline_serializer("SubmissionCreated", {
+    "id": serializers.IntegerField(), "reference": serializers.CharField(), "state": serializers.CharField(),
+    "form_version": serializers.IntegerField(),
+})
+Errors = inline_serializer("SubmissionErrors", {"errors": serializers.DictField(child=serializers.ListField(child=serializers.CharField()))})
+
+
+class FormList(APIView):
+    """Published forms visible to the caller (anonymous callers see forms open to anyone)."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses=FormSummary)
+    def get(self, request):
+        language = translation.get_language()
+        forms = [_summary(f, request.user, language) for f in policy.visible_forms(request.user, _live_forms())]
+        if not request.user.is_authenticated:
+            forms = [f for f in forms if f["anonymous"]]
+        return Response(forms)
+
+
+class FormDetail(APIView):
+    """One form: its JSON Schema (with the x-ui extension), the shared definitions it uses, its version."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request, community, form):
+        record = _form_or_404(community, form)
+        spec = form_spec(record.live_version)
+        if not request.user.is_authenticated and not spec.anonymous:
+            raise Http404
+        return Response({**_summary(record, request.user, translation.get_language()),
+                         "schema": spec.schema, "ui": spec.ui, "shared": spec.shared})
+
+
+def _state(submission):
+    return getattr(submission, "flow_state", None) or "submitted"
+
+
+class SubmissionCreate(APIView):
+    """Submit an instance of the form. Send `Idempotency-Key` to make retries safe."""
+
+    permission_classes = [AllowAny]
+    parser_classes = [JSONParser]
+
+    @extend_schema(request=OpenApiTypes.OBJECT, responses={201: SubmissionCreated, 400: Errors},
+                   parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False)])
+    def post(self, request, community, form):
+        record = _form_or_404(community, form)
+        key = request.headers.get("Idempotency-Key", "")[:64]
+        try:
+            result = submission_service.submit(
+                form=record, data=request.data, user=request.user, idempotency_key=key,
+                session_key=request.session.session_key or "", language=translation.get_language())
+        except submission_service.SubmissionNotAllowed:
+            raise PermissionDenied() from None
+        except submission_service.SubmissionInvalid as invalid:
+            return Response({"errors": as_messages(invalid.errors, translation.get_language())},
+                            status=status.HTTP_400_BAD_REQUEST)
+        except submission_service.IdempotencyConflict:
+            return Response({"errors": {"": ["Idempotency-Key already used"]}}, status=status.HTTP_409_CONFLICT)
+        submission = result.submission
+        response = Response({"id": submission.pk, "reference": submission.reference, "state": _state(submission),
+                             "form_version": submission.form_version.number}, status=status.HTTP_201_CREATED)
+        if not result.created:
+            response["Idempotent-Replayed"] = "true"
+        return response
+
+
+class FileUpload(APIView):
+    """Upload a file for a form's file or photo field; put the returned token in the submission."""
+
+    permission_classes = [AllowAny]
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(request={"multipart/form-data": inline_serializer("Upload", {"file": serializers.FileField(),
+                                                                               "field": serializers.CharField()})},
+                   responses={201: inline_serializer("Uploaded", {"token": serializers.CharField()}), 400: Errors})
+    def post(self, request, community, form):
+        record = _form_or_404(community, form)
+        spec = form_spec(record.live_version)
+        if not policy.can_submit(request.user, spec, record.community):
+            raise PermissionDenied()
+        if not request.session.session_key and not request.user.is_authenticated:
+            request.session.save()
+        field = request.data.get("field", "")
+        try:
+            stored = store_upload(spec=spec, form=record, field_pointer=field, upload=request.FILES.get("file"),
+                                  user=request.user, session_key=request.session.session_key or "")
+        except UploadRefused as refused:
+            return Response({"errors": {field or "/": [refused.text(translation.get_language())]}},
+                            status=status.HTTP_400_BAD_REQUEST)
+        return Response({"token": stored.token}, status=status.HTTP_201_CREATED)
+
+
+class SubmissionDetail(APIView):
+    """A submission the caller may see: data, state, history and the transitions open to them."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request, pk):
+        submission = get_object_or_404(
+            policy.visible_submissions(request.user, Submission.objects.select_related("form_version", "community", "form")),
+            pk=pk)
+        return Response({
+            "id": submission.pk, "reference": submission.reference, "community": submission.community.slug,
+            "form": submission.form.key, "form_version": submission.form_version.number,
+            "submitted_at": submission.submit_time, "data": submission.data, "state": _state(submission),
+            "history": [], "transitions": [],
+        })

@@ -1,0 +1,151 @@
+"""Submitting a form: one action used by the form pages, the API and tests alike.
+
+check: the person may submit this form; the data passes the form's JSON Schema (the
+authority), names a unit/post/item/team that the community really has, and refers only to
+files this person uploaded for this form. execute: in one transaction, store the submission
+with the version it was made under, attach its files, give it a reference number, and run the
+handlers registered for new submissions (the Flows issue starts a flow there). A repeated
+idempotency key returns the submission already made instead of making a second.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from engine import policy
+from engine.definitions.problems import LinliError
+from engine.forms.registry import community_index, form_spec
+from engine.forms.spec import CHOICE_FORMATS
+from engine.forms.validation import FieldError, validate
+from engine.models import Submission, SubmissionFile
+
+# Called as handler(submission) inside the submission's transaction. Extension point for the
+# workflow engine (start the form's flow), notifications and statistics.
+SUBMISSION_HANDLERS: list = []
+
+
+class SubmissionInvalid(LinliError):
+    """The resident's mistake: carries FieldErrors keyed by JSON pointer."""
+
+    def __init__(self, errors: list[FieldError]):
+        self.errors = errors
+        super().__init__("; ".join(f"{e.pointer}: {e.text('en')}" for e in errors))
+
+
+class SubmissionNotAllowed(LinliError):
+    """The person may not submit this form (not signed in, or not in its audience)."""
+
+
+class IdempotencyConflict(LinliError):
+    """The key was already used by someone else."""
+
+
+@dataclass
+class SubmitResult:
+    submission: Submission
+    created: bool
+
+
+_NAME_ATTRIBUTES = {"unit": "units", "post": "posts", "store-item": "items", "team": "teams"}
+_NAME_MESSAGES = {
+    "unit": {"zh-hans": "请选择本社区的单位", "en": "Choose a unit of this community"},
+    "post": {"zh-hans": "请选择本社区的岗位", "en": "Choose a post of this community"},
+    "store-item": {"zh-hans": "请选择积分超市中的物品", "en": "Choose an item of the points store"},
+    "team": {"zh-hans": "请选择本社区的服务队", "en": "Choose a team of this community"},
+}
+_FILE_MESSAGE = {"zh-hans": "请重新上传这个文件", "en": "Upload this file again"}
+
+
+def _walk(fields, data, pointer=""):
+    """(field, value, pointer) for every value in the data that a field describes."""
+    if not isinstance(data, dict):
+        return
+    for field in fields:
+        if field.name not in data:
+            continue
+        value, here = data[field.name], f"{pointer}/{field.name}"
+        yield field, value, here
+        if field.type == "object":
+            yield from _walk(field.children, value, here)
+        elif field.type == "array" and isinstance(value, list) and field.item is not None:
+            for index, row in enumerate(value):
+                if field.item.type == "object":
+                    yield from _walk(field.item.children, row, f"{here}/{index}")
+                else:
+                    yield field.item, row, f"{here}/{index}"
+
+
+def check_names_and_files(spec, data, community, user, session_key):
+    """Errors for names the community does not have and for files that are not the person's."""
+    errors, tokens = [], []
+    index = community_index(community)
+    for field, value, pointer in _walk(spec.fields, data):
+        if field.type == "array":
+            continue
+        if field.format in CHOICE_FORMATS and index is not None and isinstance(value, str):
+            if value not in getattr(index, _NAME_ATTRIBUTES[field.format]):
+                errors.append(FieldError(pointer, "unknown_name", _NAME_MESSAGES[field.format]))
+        if field.format == "file" and isinstance(value, str):
+            tokens.append((pointer, value))
+    if tokens:
+        owned = SubmissionFile.objects.filter(token__in=[t for _, t in tokens], submission__isnull=True,
+                                              community=community)
+        owned = owned.filter(owner=user) if user.is_authenticated else owned.filter(owner__isnull=True,
+                                                                                    session_key=session_key or "-")
+        found = set(owned.values_list("token", flat=True))
+        errors.extend(FieldError(p, "file", _FILE_MESSAGE) for p, t in tokens if t not in found)
+    return errors, [t for _, t in tokens]
+
+
+def submit(*, form, data, user, version=None, idempotency_key="", page=None, session_key="", language="") -> SubmitResult:
+    """Submit `data` to the form Definition `form` (its live version unless `version` is given)."""
+    version = version or form.live_version
+    spec = form_spec(version)
+    community = form.community
+    if not policy.can_submit(user, spec, community):
+        raise SubmissionNotAllowed(f"{user} may not submit {community.slug}/{form.key}")
+    if idempotency_key:
+        existing = _existing(community, idempotency_key, user)
+        if existing is not None:
+            return SubmitResult(existing, created=False)
+    errors = validate(spec, data)
+    tokens = []
+    if not errors:
+        errors, tokens = check_names_and_files(spec, data, community, user, session_key)
+    if errors:
+        raise SubmissionInvalid(errors)
+    submitter = user if user.is_authenticated else None
+    try:
+        with transaction.atomic():
+            submission = Submission.objects.create(
+                community=community, form=form, form_version=version, submitter=submitter, data=data,
+                idempotency_key=idempotency_key, page=page, language=language,
+            )
+            submission.reference = f"{spec.reference_prefix}{timezone.localdate():%Y%m%d}{submission.pk:06d}"
+            submission.save(update_fields=["reference"])
+            if tokens:
+                attached = SubmissionFile.objects.filter(token__in=tokens, submission__isnull=True).update(
+                    submission=submission)
+                if attached != len(set(tokens)):  # another submission took a file meanwhile
+                    raise SubmissionInvalid([FieldError("", "file", _FILE_MESSAGE)])
+            for handler in SUBMISSION_HANDLERS:
+                handler(submission)
+    except IntegrityError:
+        existing = _existing(community, idempotency_key, user) if idempotency_key else None
+        if existing is None:
+            raise
+        return SubmitResult(existing, created=False)
+    return SubmitResult(submission, created=True)
+
+
+def _existing(community, key, user):
+    existing = Submission.objects.filter(community=community, idempotency_key=key).first()
+    if existing is None:
+        return None
+    same_person = existing.submitter_id == (user.pk if user.is_authenticated else None)
+    if not same_person:
+        raise IdempotencyConflict(key)
+    return existing

@@ -1,0 +1,110 @@
+"""Uploading a file for a form field: checked by content, never by name; images re-encoded.
+
+The bytes decide what a file is (magic numbers), not its name or the browser's claim. Images
+are decoded with a pixel limit (a 30k×30k PNG of 50 KB is refused before it is expanded),
+re-encoded — which drops EXIF, GPS included, unless the form asks to keep the location — and
+shrunk to at most 4096 px. Anything else the form did not accept is refused. Files go to
+private storage (engine.storage) and are served only through engine.views.serve_file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+
+from django.core.files.base import ContentFile
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from engine.definitions.problems import LinliError
+from engine.forms.validation import field_at
+from engine.models import SubmissionFile
+
+MAX_PIXELS = 40_000_000
+MAX_SIDE = 4096
+HARD_LIMIT_MB = 20
+DEFAULT_ACCEPT = {"photo": ["image/jpeg", "image/png", "image/webp", "image/heic"],
+                  "file": ["image/jpeg", "image/png", "application/pdf"]}
+IMAGE_TYPES = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP", "image/heic": "JPEG"}
+
+
+class UploadRefused(LinliError):
+    def __init__(self, code, zh, en):
+        super().__init__(en)
+        self.code, self.message = code, {"zh-hans": zh, "en": en}
+
+    def text(self, language="zh-hans"):
+        return self.message["zh-hans" if language.startswith("zh") else "en"]
+
+
+def sniff(head: bytes) -> str:
+    """The content type the bytes declare, from their first bytes; '' when unknown."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    if head[4:8] == b"ftyp" and head[8:12] in (b"heic", b"heix", b"mif1", b"msf1", b"hevc"):
+        return "image/heic"
+    if head.startswith(b"%PDF-"):
+        return "application/pdf"
+    return ""
+
+
+def _file_field(spec, pointer):
+    field = field_at(spec, pointer) if pointer.startswith("/") else None
+    if field is None or not field.is_file:
+        raise UploadRefused("not_a_file_field", "这一项不能上传文件", "This field does not take files")
+    return field
+
+
+def store_upload(*, spec, form, field_pointer, upload, user, session_key=""):
+    field = _file_field(spec, field_pointer)
+    if upload is None:
+        raise UploadRefused("no_file", "请选择要上传的文件", "Choose a file to upload")
+    ui = field.ui
+    limit_mb = min(float(ui.get("max_size_mb", 10)), HARD_LIMIT_MB)
+    if upload.size > limit_mb * 1024 * 1024:
+        raise UploadRefused("too_large", f"文件太大, 不能超过 {limit_mb:g} MB", f"The file is larger than {limit_mb:g} MB")
+    accept = ui.get("accept") or DEFAULT_ACCEPT["photo" if field.widget == "photo" else "file"]
+    raw = upload.read(int(limit_mb * 1024 * 1024) + 1)
+    kind = sniff(raw[:16])
+    if kind not in accept:
+        raise UploadRefused("type", "文件类型不支持, 请上传照片 (JPG、PNG) 或 PDF", "This kind of file is not accepted")
+    if kind in IMAGE_TYPES:
+        raw, kind = _reencode(raw, kind, keep_location=bool(spec.ui.get("keep_location")))
+    name = (upload.name or "upload").replace("/", "_").replace("\\", "_")[:200]
+    stored = SubmissionFile(community=form.community, form=form, owner=user if user.is_authenticated else None,
+                            session_key="" if user.is_authenticated else session_key, original_name=name,
+                            content_type=kind, size=len(raw), sha256=hashlib.sha256(raw).hexdigest())
+    stored.file.save(stored.token, ContentFile(raw), save=False)
+    stored.save()
+    return stored
+
+
+def _reencode(raw, kind, keep_location):
+    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+    try:
+        with Image.open(io.BytesIO(raw)) as probe:
+            width, height = probe.size
+            if width * height > MAX_PIXELS:
+                raise UploadRefused("too_many_pixels", "图片尺寸太大", "The image has too many pixels")
+            probe.verify()
+        with Image.open(io.BytesIO(raw)) as image:
+            exif = image.info.get("exif") if keep_location else None
+            image = ImageOps.exif_transpose(image)
+            image.thumbnail((MAX_SIDE, MAX_SIDE))
+            out_format = IMAGE_TYPES[kind]
+            if out_format == "JPEG" and image.mode not in ("RGB", "L"):
+                image = image.convert("RGB")
+            buffer = io.BytesIO()
+            options = {"quality": 85} if out_format in ("JPEG", "WEBP") else {"optimize": True}
+            if exif:
+                options["exif"] = exif
+            image.save(buffer, out_format, **options)
+    except UploadRefused:
+        raise
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        raise UploadRefused("broken_image", "图片无法打开, 请换一张", "The image cannot be read") from None
+    new_kind = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}[out_format]
+    return buffer.getvalue(), new_kind
