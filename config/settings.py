@@ -9,6 +9,7 @@ TASKS_BACKEND  "database" (default: django-tasks-db worker), "immediate" or "dum
 """
 
 import os
+import tempfile
 from pathlib import Path
 
 import dj_database_url
@@ -117,7 +118,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     # Tests use a file, not shared-cache memory: shared cache locks whole tables and ignores the
     # busy timeout, so concurrency tests would see errors no real deployment shows.
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "db-test.sqlite3")}
+    # One file per process, so two test runs on one machine do not share (and lock) a database.
+    DATABASES["default"]["TEST"] = {"NAME": os.path.join(tempfile.gettempdir(), f"linli-test-{os.getpid()}.sqlite3")}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -201,4 +203,5 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
+    "loggers": {"django.tasks": {"level": os.environ.get("TASKS_LOG_LEVEL", "WARNING")}},
 }

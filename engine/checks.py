@@ -22,7 +22,7 @@ def production_backends(app_configs, **kwargs):
     if backend.endswith(("ImmediateBackend", "DummyBackend")):
         problems.append(Error(
             "The task backend runs timers and notifications in the request, or never.", id="engine.E001",
-            hint="Set TASKS_BACKEND=database (and run db_worker) or use the Redis-backed backend in production."))
+            hint="Set TASKS_BACKEND=database and run `python manage.py db_worker` beside the web processes."))
     if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         problems.append(Warning("SQLite is the embedded demo database.", id="engine.W002",
                                 hint="Set DATABASE_URL to PostgreSQL in production."))

@@ -222,7 +222,7 @@ class FlowLinter:
         fmt = info.item_format if info.type == "array" else info.format
         if expected_format and fmt != expected_format:
             self.problem("flow.reference_kind", pointer, field=reference,
-                         expected={"zh-hans": f"format: {expected_format} 的字段", "en": f"a field with format: {expected_format}"})
+                         expected={"zh-hans": f" format: {expected_format} 的字段", "en": f"a field with format: {expected_format}"})
         if expected_type and info.type not in expected_type:
             self.problem("flow.reference_kind", pointer, field=reference,
                          expected={"zh-hans": "数字字段", "en": "a number field"})

@@ -37,28 +37,28 @@ FIELD_KEYWORDS = {
 }
 ROOT_KEYWORDS = FIELD_KEYWORDS | {"$schema", "$id", "x-ui"}
 UNSUPPORTED = {
-    "not": "negated schemas have no input to show; use enum or a condition",
-    "patternProperties": "fields must be named; list them under properties",
-    "propertyNames": "fields must be named; list them under properties",
-    "prefixItems": "tuple-like lists cannot be filled in; use items",
-    "contains": "use items with enum (checkboxes) instead",
-    "unevaluatedProperties": "use additionalProperties: false",
-    "unevaluatedItems": "use items",
-    "dependentSchemas": "use if/then or dependentRequired",
-    "$dynamicRef": "only plain $ref is supported",
-    "$dynamicAnchor": "only plain $ref is supported",
-    "$anchor": "refer by #/$defs/NAME",
-    "$recursiveRef": "only plain $ref is supported",
-    "minContains": "use minItems",
-    "maxContains": "use maxItems",
-    "contentEncoding": "use format: file for uploads",
-    "contentMediaType": "use format: file and x-ui accept",
-    "contentSchema": "use format: file",
-    "minProperties": "use required",
-    "maxProperties": "fields are fixed; use additionalProperties: false",
-    "writeOnly": "every field is shown to the person filling it",
-    "deprecated": "remove the field, or keep it",
-    "$vocabulary": "only the standard vocabulary is supported",
+    "not": ("negated schemas have no input to show; use enum or a condition", "否定条件无法显示为输入项; 请用 enum 或条件"),
+    "patternProperties": ("fields must be named; list them under properties", "字段必须有名字; 请在 properties 中列出"),
+    "propertyNames": ("fields must be named; list them under properties", "字段必须有名字; 请在 properties 中列出"),
+    "prefixItems": ("tuple-like lists cannot be filled in; use items", "元组式列表无法填写; 请用 items"),
+    "contains": ("use items with enum (checkboxes) instead", "请改用带 enum 的 items (多选框)"),
+    "unevaluatedProperties": ("use additionalProperties: false", "请用 additionalProperties: false"),
+    "unevaluatedItems": ("use items", "请用 items"),
+    "dependentSchemas": ("use if/then or dependentRequired", "请用 if/then 或 dependentRequired"),
+    "$dynamicRef": ("only plain $ref is supported", "只支持普通的 $ref"),
+    "$dynamicAnchor": ("only plain $ref is supported", "只支持普通的 $ref"),
+    "$anchor": ("refer by #/$defs/NAME", "请用 #/$defs/名称 引用"),
+    "$recursiveRef": ("only plain $ref is supported", "只支持普通的 $ref"),
+    "minContains": ("use minItems", "请用 minItems"),
+    "maxContains": ("use maxItems", "请用 maxItems"),
+    "contentEncoding": ("use format: file for uploads", "上传文件请用 format: file"),
+    "contentMediaType": ("use format: file and x-ui accept", "请用 format: file 和 x-ui 的 accept"),
+    "contentSchema": ("use format: file", "请用 format: file"),
+    "minProperties": ("use required", "请用 required"),
+    "maxProperties": ("fields are fixed; use additionalProperties: false", "字段是固定的; 请用 additionalProperties: false"),
+    "writeOnly": ("every field is shown to the person filling it", "填表人能看到每一个字段"),
+    "deprecated": ("remove the field, or keep it", "请删除该字段或保留它"),
+    "$vocabulary": ("only the standard vocabulary is supported", "只支持标准词汇表"),
 }
 KNOWN_KEYWORDS = ROOT_KEYWORDS | set(UNSUPPORTED)
 X_ERROR_KEYWORDS = {"pattern", "format", "minLength", "maxLength", "minimum", "maximum", "required", "enum", "const",
@@ -157,7 +157,9 @@ class _Walker:
                 continue
             where = join_pointer(pointer, keyword)
             if keyword in UNSUPPORTED:
-                self.problem("form.unsupported_keyword", where, at_key=True, keyword=keyword, why=UNSUPPORTED[keyword])
+                en, zh = UNSUPPORTED[keyword]
+                self.problem("form.unsupported_keyword", where, at_key=True, keyword=keyword,
+                             why={"en": en, "zh-hans": zh})
             elif keyword.startswith("x-") or keyword in ("$defs",):
                 self.problem("form.unknown_keyword", where, at_key=True, keyword=keyword,
                              suggestion=suggest(keyword, ["x-ui", "x-error"]))
@@ -185,10 +187,11 @@ class _Walker:
                 self.problem("form.field_key", where, at_key=True, key=key)
                 continue
             self.walk_field(sub, where, path + (key,))
+        valid_keys = [k for k in properties if FIELD_KEY.match(k)]
         for index, name in enumerate(node.get("required", [])):
-            if name not in properties:
+            if name not in properties:  # a bad key that is listed is reported once, at the key
                 self.problem("form.required_unknown", join_pointer(join_pointer(pointer, "required"), index),
-                             field=name, suggestion=suggest(name, properties))
+                             field=name, suggestion=suggest(name, valid_keys))
         for name, needs in node.get("dependentRequired", {}).items():
             where = join_pointer(join_pointer(pointer, "dependentRequired"), name)
             for other in [name, *needs]:
@@ -219,7 +222,7 @@ class _Walker:
             for name in condition.get("properties", {}):
                 if name not in properties:
                     self.problem("form.condition_field", join_pointer(join_pointer(cond_pointer, "properties"), name),
-                                 at_key=True, field=name, suggestion=suggest(name, properties))
+                                 at_key=True, field=name, suggestion=suggest(name, [k for k in properties if FIELD_KEY.match(k)]))
             for branch in ("then", "else"):
                 sub = block.get(branch)
                 if not isinstance(sub, dict):
@@ -358,8 +361,11 @@ class _Walker:
         except Exception:  # an unresolvable $ref left in the node: the ref check reports it
             return
         if errors:
-            self.problem("form.default_invalid", join_pointer(pointer, "default"),
-                         value=repr(node["default"]), reason=errors[0].message[:120])
+            from engine.forms.validation import _message  # the same words residents would read
+
+            _, reason = _message(errors[0])
+            self.problem("form.default_invalid", join_pointer(pointer, "default"), value=repr(node["default"]),
+                         reason=reason)
 
 
 # The shape each keyword's value must have (what the JSON Schema meta-schema would demand of

@@ -201,10 +201,26 @@ def check_files(files: list[SourceFile], known_communities=frozenset()) -> Check
                     community_docs[folder] = (source, doc)
                     slugs.add(doc.data["community"])
 
+    problems.extend(_parent_loops(community_docs))
     for folder, sources in sorted(by_folder.items()):
         problems.extend(_check_folder(folder, sources, docs, shared_docs, community_docs, slugs, definitions))
     problems.sort(key=Problem.sort_key)
     return CheckResult(definitions, problems)
+
+
+def _parent_loops(community_docs):
+    """A community whose parents lead back to it (kaiyuan → minyue → kaiyuan)."""
+    parent_of = {doc.data["community"]: doc.data.get("parent") for _, doc in community_docs.values()}
+    problems = []
+    for _, doc in community_docs.values():
+        slug, chain = doc.data["community"], [doc.data["community"]]
+        current = parent_of.get(slug)
+        while current and current not in chain and current in parent_of:
+            chain.append(current)
+            current = parent_of.get(current)
+        if current == slug and len(chain) > 1:
+            problems.append(doc.problem("community.parent_cycle", "/parent", chain=" → ".join(chain + [slug])))
+    return problems
 
 
 def _check_folder(folder, sources, docs, shared_docs, community_docs, slugs, definitions):
@@ -278,22 +294,28 @@ def _check_community_names(doc, fields, index):
         known = getattr(index, attribute)
         for position, name in enumerate(info.choices):
             if name not in known:
-                keyword = "enum" if info.type != "array" else "enum"
-                problems.append(unknown(doc, f"{info.pointer}/{keyword}/{position}", kind, name, known))
+                problems.append(unknown(doc, f"{info.pointer}/enum/{position}", kind, name, known))
+    ui = doc.data.get("x-ui", {}) if isinstance(doc.data, dict) else {}
+    for position, role in enumerate(ui.get("audience", [])):
+        if role not in index.roles:
+            problems.append(unknown(doc, f"/x-ui/audience/{position}", "role", role, index.roles))
     return problems
 
 
-def check_paths(paths, forms_root, workflows_root, base=None, known_communities=frozenset()):
-    """Discover and check; problems are limited to the files asked about (context files'
-    problems are reported too when they would make the requested ones unusable)."""
+def check_paths(paths, forms_root, workflows_root, base=None, known_communities=frozenset(), whole_folders=False):
+    """Discover and check. Problems are those of the files asked about; with `whole_folders`
+    (publishing), those of every file in their community folders too, since what is published
+    must stand with its siblings. Other communities' files are read only so that a parent
+    resolves; their problems are theirs to hear about when they are checked."""
     files, requested, problems = discover(paths, forms_root, workflows_root, base)
     result = check_files(files, known_communities)
-    # Other communities' files are read only so that a parent resolves; their problems are
-    # theirs to hear about when they are checked.
-    touched = {f.folder for f in files if f.path in requested} | {SHARED}
-    folder_of = {f.path: f.folder for f in files}
-    result.problems = sorted(problems + [p for p in result.problems if folder_of.get(p.path, SHARED) in touched],
-                             key=Problem.sort_key)
+    if whole_folders:
+        touched = {f.folder for f in files if f.path in requested} | {SHARED}
+        folder_of = {f.path: f.folder for f in files}
+        found = [p for p in result.problems if folder_of.get(p.path, SHARED) in touched]
+    else:
+        found = [p for p in result.problems if p.path in requested]
+    result.problems = sorted(problems + found, key=Problem.sort_key)
     # Publish what was asked for, plus the community files of the folders it lies in (unchanged
     # ones publish nothing; a community must be published before its forms and flows).
     folders = {d.community for d in result.definitions if d.path in requested}

@@ -104,6 +104,8 @@ def parse_yaml(path: str, text: str) -> Document:
     if node is None:
         raise DefinitionError([Problem("doc.empty", {}, path=path, line=1, column=1)])
     converter = _YamlConverter(path)
+    if "&" in text:  # an anchor nobody uses still says "reuse me": refuse it like an alias
+        converter.refuse_anchors(text)
     data = converter.convert(node, "", 0)
     if converter.problems:
         raise DefinitionError(converter.problems)
@@ -123,6 +125,13 @@ class _YamlConverter:
         self.key_marks: dict[str, tuple[int, int]] = {}
         self._seen: set[int] = set()
         self._alias_reported = False
+
+    def refuse_anchors(self, text):
+        for event in yaml.parse(text, Loader=SafeLoader):
+            if getattr(event, "anchor", None) and not isinstance(event, yaml.AliasEvent):
+                self._problem("yaml.alias", event)
+                self._alias_reported = True
+                return
 
     def _problem(self, code, node, **params):
         mark = node.start_mark

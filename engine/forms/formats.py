@@ -13,6 +13,15 @@ from jsonschema import FormatChecker
 
 FORMAT_CHECKER = FormatChecker(formats=())
 
+# Patterns are used with fullmatch: `$` alone also matches before a final newline, which
+# would let "11010519491231002X\n" through. datetime's fromisoformat alone is too lenient
+# (it takes week dates such as 2024-W01-1, basic format 20240101T1000, hour-only times), so
+# the shape is checked first and fromisoformat only decides whether the date is real.
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_TIME = r"[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?([Zz]|[+-][0-9]{2}:[0-9]{2})?"
+_TIME_RE = re.compile(_TIME)
+_DATETIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ]" + _TIME)
+
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 _URI = re.compile(r"^(https?)://[^\s/$.?#][^\s]*$", re.IGNORECASE)
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -34,7 +43,7 @@ def _strings(check):
 @_strings
 def is_date(value):
     try:
-        return len(value) == 10 and bool(datetime.date.fromisoformat(value))
+        return bool(_DATE.fullmatch(value)) and bool(datetime.date.fromisoformat(value))
     except ValueError:
         return False
 
@@ -42,18 +51,19 @@ def is_date(value):
 @FORMAT_CHECKER.checks("date-time")
 @_strings
 def is_datetime(value):
+    if not _DATETIME.fullmatch(value):
+        return False
     try:
-        parsed = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return bool(datetime.datetime.fromisoformat(value.upper().replace("Z", "+00:00")))
     except ValueError:
         return False
-    return "T" in value or " " in value and parsed is not None
 
 
 @FORMAT_CHECKER.checks("time")
 @_strings
 def is_time(value):
     try:
-        return bool(datetime.time.fromisoformat(value))
+        return bool(_TIME_RE.fullmatch(value)) and bool(datetime.time.fromisoformat(value.upper().replace("Z", "+00:00")))
     except ValueError:
         return False
 
@@ -61,20 +71,20 @@ def is_time(value):
 @FORMAT_CHECKER.checks("email")
 @_strings
 def is_email(value):
-    return bool(_EMAIL.match(value))
+    return bool(_EMAIL.fullmatch(value))
 
 
 @FORMAT_CHECKER.checks("uri")
 @_strings
 def is_uri(value):
-    return bool(_URI.match(value))
+    return bool(_URI.fullmatch(value))
 
 
 @FORMAT_CHECKER.checks("cn-id-card")
 @_strings
 def is_cn_id_card(value):
     """18-character resident ID: region, birth date, sequence, and the ISO 7064 MOD 11-2 check digit."""
-    if not _ID_CARD.match(value):
+    if not _ID_CARD.fullmatch(value):
         return False
     try:
         datetime.date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
@@ -87,8 +97,8 @@ def is_cn_id_card(value):
 @FORMAT_CHECKER.checks("file")
 @_strings
 def is_file_token(value):
-    return bool(_FILE.match(value))
+    return bool(_FILE.fullmatch(value))
 
 
 for _name in ("unit", "post", "store-item", "team"):
-    FORMAT_CHECKER.checks(_name)(_strings(lambda value: bool(_NAME.match(value))))
+    FORMAT_CHECKER.checks(_name)(_strings(lambda value: bool(_NAME.fullmatch(value))))

@@ -40,3 +40,35 @@ def community_index(community):
         cached, _ = index_community(doc, "_")
         _INDEXES[version.pk] = cached
     return cached
+
+
+_CHOICES: dict[tuple, dict] = {}
+
+
+def community_choices(community, language="zh-hans") -> dict[str, list[tuple[str, str]]]:
+    """(key, title) lists for unit, post, store-item and team fields, from the live community file."""
+    from engine.models import Definition
+
+    from .spec import text
+
+    record = Definition.objects.filter(community=community, kind="community").select_related("live_version").first()
+    if record is None or record.live_version is None:
+        return {}
+    key = (record.live_version.pk, language)
+    if key not in _CHOICES:
+        data = record.live_version.data
+        units = []
+
+        def walk(nodes, depth):
+            for node in nodes:
+                units.append((node["id"], "\u3000" * depth + text(node["name"], language)))
+                walk(node.get("children", []), depth + 1)
+
+        walk(data.get("units", []), 0)
+        posts = [(p["key"], text(p["title"], language)) for c in data.get("posts", {}).get("categories", [])
+                 for p in c["posts"]]
+        items = [(i["key"], f"{text(i['title'], language)} ({i['cost']})")
+                 for i in data.get("points", {}).get("store", {}).get("items", [])]
+        teams = [(t["key"], text(t["title"], language)) for t in data.get("teams", [])]
+        _CHOICES[key] = {"unit": units, "post": posts, "store-item": items, "team": teams}
+    return _CHOICES[key]

@@ -246,6 +246,8 @@ class _Builder:
         if kind == "array":
             if item is not None and item.format == "file":
                 return "photo"
+            if item is not None and item.format in CHOICE_FORMATS:
+                return "checkboxes"  # a list of the community's teams, posts...: its choices come from community.yaml
             return "checkboxes" if choices else "repeat"
         if kind == "object":
             return "fieldset"

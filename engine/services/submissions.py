@@ -91,8 +91,9 @@ def check_names_and_files(spec, data, community, user, session_key):
         if field.format == "file" and isinstance(value, str):
             tokens.append((pointer, value))
     if tokens:
+        # only files uploaded for this form: another form's field may accept what this one refuses
         owned = SubmissionFile.objects.filter(token__in=[t for _, t in tokens], submission__isnull=True,
-                                              community=community)
+                                              community=community, form__key=spec.key)
         owned = owned.filter(owner=user) if user.is_authenticated else owned.filter(owner__isnull=True,
                                                                                     session_key=session_key or "-")
         found = set(owned.values_list("token", flat=True))

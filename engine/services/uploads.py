@@ -13,6 +13,7 @@ import hashlib
 import io
 
 from django.core.files.base import ContentFile
+from django.utils import timezone
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from engine.definitions.problems import LinliError
@@ -24,6 +25,8 @@ MAX_SIDE = 4096
 HARD_LIMIT_MB = 20
 DEFAULT_ACCEPT = {"photo": ["image/jpeg", "image/png", "image/webp", "image/heic"],
                   "file": ["image/jpeg", "image/png", "application/pdf"]}
+TYPE_NAMES = {"image/jpeg": "JPG", "image/png": "PNG", "image/webp": "WebP", "image/heic": "HEIC",
+              "application/pdf": "PDF"}
 IMAGE_TYPES = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP", "image/heic": "JPEG"}
 
 
@@ -70,13 +73,20 @@ def store_upload(*, spec, form, field_pointer, upload, user, session_key=""):
     raw = upload.read(int(limit_mb * 1024 * 1024) + 1)
     kind = sniff(raw[:16])
     if kind not in accept:
-        raise UploadRefused("type", "文件类型不支持, 请上传照片 (JPG、PNG) 或 PDF", "This kind of file is not accepted")
+        # name the kinds this field takes: a photo field must not invite a PDF it will refuse
+        kinds = [TYPE_NAMES.get(t, t) for t in accept]
+        zh, en = ("、".join(kinds[:-1]) + " 或 ", ", ".join(kinds[:-1]) + " or ") if len(kinds) > 1 else ("", "")
+        raise UploadRefused("type", f"文件类型不支持, 请上传 {zh}{kinds[-1]} 文件",
+                            f"This kind of file is not accepted here; upload a {en}{kinds[-1]} file")
     if kind in IMAGE_TYPES:
         raw, kind = _reencode(raw, kind, keep_location=bool(spec.ui.get("keep_location")))
     name = (upload.name or "upload").replace("/", "_").replace("\\", "_")[:200]
     stored = SubmissionFile(community=form.community, form=form, owner=user if user.is_authenticated else None,
                             session_key="" if user.is_authenticated else session_key, original_name=name,
-                            content_type=kind, size=len(raw), sha256=hashlib.sha256(raw).hexdigest())
+                            content_type=kind, size=len(raw), sha256=hashlib.sha256(raw).hexdigest(),
+                            # the storage path (SubmissionFile.file's upload_to) is dated by created_at,
+                            # which auto_now_add would only fill in at save(), after the file is written
+                            created_at=timezone.now())
     stored.file.save(stored.token, ContentFile(raw), save=False)
     stored.save()
     return stored
@@ -104,7 +114,11 @@ def _reencode(raw, kind, keep_location):
             image.save(buffer, out_format, **options)
     except UploadRefused:
         raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+    except Image.DecompressionBombError:
+        # Pillow refuses to open anything over twice MAX_IMAGE_PIXELS before the size check
+        # above runs: that is the same "too many pixels", not an unreadable image.
+        raise UploadRefused("too_many_pixels", "图片尺寸太大", "The image has too many pixels") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         raise UploadRefused("broken_image", "图片无法打开, 请换一张", "The image cannot be read") from None
     new_kind = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}[out_format]
     return buffer.getvalue(), new_kind

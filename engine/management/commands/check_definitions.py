@@ -16,7 +16,7 @@ class Command(BaseCommand):
         parser.add_argument("paths", nargs="*", help="Files or folders (default: forms_schemas/ and workflows_yaml/).")
         parser.add_argument("--language", help="zh-hans or en (default: the active language).")
 
-    def handle(self, *paths, language=None, **options):
+    def handle(self, *args, paths=(), language=None, **options):
         language = language or translation.get_language() or settings.LANGUAGE_CODE
         result = check_paths(paths, settings.LINLI_FORMS_DIR, settings.LINLI_WORKFLOWS_DIR)
         for problem in result.problems:

@@ -20,10 +20,11 @@ class Command(BaseCommand):
         parser.add_argument("--language", help="zh-hans or en (default: the active language).")
         parser.add_argument("--note", default="", help="A note stored with every version published.")
 
-    def handle(self, *paths, language=None, note="", **options):
+    def handle(self, *args, paths=(), language=None, note="", **options):
         language = language or translation.get_language() or settings.LANGUAGE_CODE
         known = frozenset(Community.objects.values_list("slug", flat=True))
-        result = check_paths(paths, settings.LINLI_FORMS_DIR, settings.LINLI_WORKFLOWS_DIR, known_communities=known)
+        result = check_paths(paths, settings.LINLI_FORMS_DIR, settings.LINLI_WORKFLOWS_DIR, known_communities=known,
+                             whole_folders=True)
         problems = result.problems
         if not problems:
             try:
@@ -33,7 +34,7 @@ class Command(BaseCommand):
         if problems:
             for problem in problems:
                 self.stdout.write(problem.render(language))
-            self.stderr.write("nothing published" if language == "en" else "未发布任何内容")
+            self.stderr.write("nothing published" if language.startswith("en") else "未发布任何内容")
             sys.exit(1)
         for version in report.published:
             d = version.definition

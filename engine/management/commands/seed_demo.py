@@ -37,10 +37,28 @@ class Command(BaseCommand):
                     if is_staff:
                         user.groups.add(staff)
                     rows.append((username, title_en, community.slug))
+            self.form_pages()
         width = max(len(r[0]) for r in rows)
         self.stdout.write(f"Demo accounts (password: {DEMO_PASSWORD}):")
         for username, title, slug in rows:
             self.stdout.write(f"  {username.ljust(width)}  {title} ({slug})" if slug != "-" else f"  {username.ljust(width)}  {title}")
+
+    def form_pages(self):
+        """A published form page for each example form, under the home page (once)."""
+        from cms.models import HomePage, LinliFormPage
+        from engine.models import Definition
+
+        home = HomePage.objects.first()
+        if home is None:
+            return
+        for form in Definition.objects.filter(kind="form", community__kind="community").select_related(
+                "community", "live_version").order_by("community__slug", "key"):
+            slug = f"{form.community.slug}-{form.key}"
+            if LinliFormPage.objects.filter(slug=slug).exists() or form.live_version is None:
+                continue
+            title = form.live_version.data.get("title", form.key)
+            home.add_child(instance=LinliFormPage(title=title if isinstance(title, str) else title.get("zh-hans", form.key),
+                                                  slug=slug, form=form))
 
     def staff_group(self):
         group, _ = Group.objects.get_or_create(name=STAFF_GROUP)

@@ -190,3 +190,20 @@ def test_racing_publishers_number_each_version_once(tree):
     assert Community.objects.count() == 1
     assert DefinitionVersion.objects.count() == 4
     assert sorted(DefinitionVersion.objects.values_list("number", flat=True)) == [1, 1, 1, 1]
+
+
+def test_check_definitions_checks_only_the_paths_given(tree):
+    (tree / "workflows_yaml" / "mini" / "x.flow.yaml").write_text("flow: x\n", encoding="utf-8")
+    community = tree / "workflows_yaml" / "mini" / "community.yaml"
+    # the broken flow is a sibling: checking the community file alone does not report it...
+    code, out, _ = run("check_definitions", "--language", "en", str(community))
+    assert (code, out) == (0, "")
+    # ...and a path that does not exist is a problem, not a silent success
+    code, out, _ = run("check_definitions", "--language", "en", "workflows_yaml/nowhere.flow.yaml")
+    assert code == 1 and out.strip() == "workflows_yaml/nowhere.flow.yaml:0:0: cannot read the file: no such file or folder"
+
+
+@pytest.mark.django_db
+def test_load_definitions_publishes_only_the_paths_given(tree):
+    code, out, _ = run("load_definitions", "workflows_yaml/mini/community.yaml")
+    assert (code, out.strip()) == (0, "published mini/mini (community) v1")
