@@ -1,11 +1,20 @@
 """Linli settings: everything that differs between machines comes from the environment.
 
-DATABASE_URL   default: SQLite file db.sqlite3 in the project (the embedded database)
-SECRET_KEY     required when DEBUG is off
-DEBUG          "1"/"true" to enable (default on for the embedded demo, off when DATABASE_URL is set)
-ALLOWED_HOSTS  comma-separated
-CACHE_URL      "locmem://" (default) or "redis://host:port/db"
-TASKS_BACKEND  "database" (default: django-tasks-db worker), "immediate" or "dummy"
+DATABASE_URL          default: SQLite file db.sqlite3 in the project (the embedded database)
+SECRET_KEY            required when DEBUG is off
+DEBUG                 "1"/"true" to enable (default on for the embedded demo, off when DATABASE_URL is set)
+ALLOWED_HOSTS         comma-separated
+CSRF_TRUSTED_ORIGINS  comma-separated origins (https://example.org)
+CACHE_URL             "locmem://" (default) or "redis://host:port/db"
+TASKS_BACKEND         "database" (default: django-tasks-db, run `manage.py db_worker`), "immediate" or "dummy"
+CONN_MAX_AGE          seconds a database connection is kept (default 0)
+MEDIA_ROOT            public media (Wagtail images and documents)
+PRIVATE_MEDIA_ROOT    residents' uploads, served only through a permission check
+LINLI_FORMS_DIR       forms_schemas/ to load definitions from
+LINLI_WORKFLOWS_DIR   workflows_yaml/ to load definitions from
+WAGTAILADMIN_BASE_URL the admin's address, for links in notifications
+STATIC_MANIFEST       "1" in production after collectstatic: hashed static names served by whitenoise
+LOG_LEVEL, TASKS_LOG_LEVEL  logging levels (default WARNING)
 """
 
 import os
@@ -72,6 +81,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -147,6 +157,14 @@ WAGTAILADMIN_PERMITTED_LANGUAGES = LANGUAGES
 
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "static_collected"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # STATIC_MANIFEST=1 in production (after collectstatic): hashed, compressed names that
+    # whitenoise serves with far-future caching. Off by default so tests and a first start
+    # need no collectstatic.
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+                    if env_bool("STATIC_MANIFEST", False) else "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
