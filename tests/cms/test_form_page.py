@@ -6,19 +6,22 @@ import pytest
 from django.core.management import call_command
 from PIL import Image
 
-from cms.models import LinliFormPage
-from engine.models import Draft, Submission, SubmissionFile
+from cms.models import HomePage, LinliFormPage
+from engine.models import Definition, Draft, Submission, SubmissionFile
 
 URL = "/minyue-resident-request/"
 PREFIX = None
 
 
 @pytest.fixture
-def site(db, settings, tmp_path):
+def site(db, settings, tmp_path, django_user_model):
     settings.PRIVATE_MEDIA_ROOT = tmp_path
-    call_command("load_definitions", stdout=io.StringIO())
-    call_command("seed_demo", stdout=io.StringIO())
-    return LinliFormPage.objects.get(slug="minyue-resident-request")
+    call_command("load_definitions", "workflows_yaml/kaiyuan", "workflows_yaml/minyue", "forms_schemas/minyue",
+                 stdout=io.StringIO())
+    django_user_model.objects.create_user("minyue-resident", password="linli-demo")
+    home = HomePage.objects.get()
+    form = Definition.objects.get(community__slug="minyue", kind="form", key="resident-request")
+    return home.add_child(instance=LinliFormPage(title="民情直通车", slug="minyue-resident-request", form=form))
 
 
 @pytest.fixture
