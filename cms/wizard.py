@@ -29,10 +29,7 @@ class FormWizard(SessionWizardView):
 
     @classmethod
     def for_page(cls, page, version, language):
-        spec = form_spec(version)
-        names = community_choices(page.form.community, language)
-        form_list = [(step.key, form_class(spec, step.key, names, language)) for step in spec.steps]
-        return cls.as_view(form_list=form_list, page=page, version=version)
+        return cls.as_view(form_list=form_list_for(page.form.community, version, language), page=page, version=version)
 
     def get_prefix(self, request, *args, **kwargs):
         return f"linli_form_{self.page.pk}_v{self.version.pk}"
@@ -178,6 +175,22 @@ class FormWizard(SessionWizardView):
             if top in form.fields and top not in form.errors:
                 form.add_error(top, error.text(language))
         return self.render(form)
+
+
+_FORM_LISTS: dict[tuple, list] = {}
+
+
+def form_list_for(community, version, language):
+    """The step form classes of a version, built once per (version, language, community names).
+    Versions never change, so neither do their classes; the community's names may, and are in the key."""
+    names = community_choices(community, language)
+    key = (version.pk, language, id(names))
+    if key not in _FORM_LISTS:
+        if len(_FORM_LISTS) > 1024:
+            _FORM_LISTS.clear()
+        spec = form_spec(version)
+        _FORM_LISTS[key] = [(step.key, form_class(spec, step.key, names, language)) for step in spec.steps]
+    return _FORM_LISTS[key]
 
 
 def _conditions_for_browser(spec):

@@ -105,10 +105,11 @@ class GroupWidget(forms.Widget):
 
     def get_context(self, name, value, attrs):
         context = super().get_context(name, value, attrs)
-        rows = value if self.repeat else [value]
-        rows = [r for r in (rows or []) if isinstance(r, dict)]
         if self.repeat:
+            rows = [r for r in (value or []) if isinstance(r, dict)]
             rows = rows + [{}]  # always one empty row: adding works without JavaScript
+        else:
+            rows = [value if isinstance(value, dict) else {}]  # a fieldset shows its fields even when empty
         rendered = []
         for index, row in enumerate(rows):
             prefix = f"{name}__{index}" if self.repeat else name
@@ -222,8 +223,9 @@ def _common(spec: FieldSpec, language):
             attrs[attribute] = spec.constraints[keyword]
     help_text = text(spec.ui.get("help") or spec.description, language)
     # required=False: whether a value is missing is the schema's verdict (conditions included).
+    # A read-only field is disabled: Django then ignores what is posted and keeps the initial value.
     return {"label": text(spec.title, language), "help_text": help_text, "required": False,
-            "initial": spec.default if spec.const is None else spec.const, "disabled": False}, attrs
+            "initial": spec.default if spec.const is None else spec.const, "disabled": spec.readonly}, attrs
 
 
 def text_field(spec, names, language):
