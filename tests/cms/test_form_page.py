@@ -147,3 +147,34 @@ def test_the_submissions_are_listed_in_wagtails_form_views(site, admin_client):
     export = admin_client.get(f"/admin/forms/submissions/{site.pk}/?export=csv")
     body = b"".join(export.streaming_content).decode("utf-8-sig") if export.streaming else export.content.decode()
     assert "路灯不亮" in body
+
+
+def test_resuming_a_draft_after_a_new_version_keeps_the_old_version_and_says_what_changed(resident, site, tmp_path,
+                                                                                          settings):
+    import shutil
+
+    resident.post(URL, step_one(site))
+    resident.post(URL, {**step_two(site), "linli_save_draft": "1"})
+    old_version = site.form.live_version
+    # publish a new version in which the subject's title changed
+    root = tmp_path / "defs"
+    shutil.copytree("forms_schemas", root / "forms_schemas")
+    shutil.copytree("workflows_yaml", root / "workflows_yaml")
+    schema = root / "forms_schemas" / "minyue" / "resident-request.schema.json"
+    schema.write_text(schema.read_text(encoding="utf-8").replace('"title": "诉求标题"', '"title": "一句话说明"'),
+                      encoding="utf-8")
+    settings.LINLI_FORMS_DIR, settings.LINLI_WORKFLOWS_DIR = root / "forms_schemas", root / "workflows_yaml"
+    call_command("load_definitions", str(schema), stdout=io.StringIO())
+    site.form.refresh_from_db()
+    assert site.form.live_version.number == old_version.number + 1
+    html = resident.get(URL + "?resume=1").content.decode()
+    assert "“诉求标题”改为“一句话说明”" in html
+    assert Draft.objects.get().form_version == old_version
+    old_prefix = f"linli_form_{site.pk}_v{old_version.pk}-current_step"
+    step_two_data = {k: v for k, v in step_two(site).items() if not k.endswith("current_step")}
+    response = resident.post(URL, {old_prefix: "place", **step_two_data})
+    assert "确认提交" in response.content.decode()
+    resident.post(URL, {old_prefix: "confirm"})
+    submission = Submission.objects.get()
+    assert submission.form_version == old_version  # finished on the version it began on
+    assert not Draft.objects.exists()
