@@ -69,7 +69,11 @@ def publish_definitions(definitions, *, user=None, note="") -> PublishReport:
                     raise DefinitionError([Problem("community.missing", {"folder": definition.community},
                                                    path=definition.path)])
                 communities[definition.community] = community
-            _publish_one(definition, community, user, note, report)
+            published = _publish_one(definition, community, user, note, report)
+            if definition.kind == "community" and (published or not community.units.exists()):
+                from engine.services.org import sync_org_tree
+
+                sync_org_tree(community, definition.data)  # the tree follows the live file, in this transaction
     return report
 
 
@@ -79,7 +83,7 @@ def _publish_one(definition, community, user, note, report):
     content_hash = definition.content_hash
     if record.live_version is not None and record.live_version.content_hash == content_hash:
         report.unchanged.append(record)
-        return
+        return False
     number = (record.versions.aggregate(n=Max("number"))["n"] or 0) + 1
     version = DefinitionVersion.objects.create(
         community=community, definition=record, number=number, content=definition.content,
@@ -89,6 +93,7 @@ def _publish_one(definition, community, user, note, report):
     record.live_version = version
     record.save(update_fields=["live_version"])
     report.published.append(version)
+    return True
 
 
 def rollback_definition(record: Definition, number: int, *, user=None) -> DefinitionVersion:
