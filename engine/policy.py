@@ -1,14 +1,72 @@
 """Who may do what: the one permission policy that views, the API and the admin all ask.
 
-Deny by default. Role-based grants at nodes of the org tree arrive with the Community issue;
-until then a form restricted to an audience of roles is open only to superusers, and a
-submission is visible to its submitter and to superusers — never wider than the definitions say.
+Deny by default. Grants come from three places:
+- a role held at a unit of the org tree (RoleAssignment) covers that unit's subtree and the
+  units it also covers; community.yaml says which roles are staff (reviewers) and admins;
+- django-guardian's object permission `engine.manage_community` on one Community, for an admin
+  appointed by hand (one row per community, not per item);
+- superusers.
+A person always sees their own submissions. Nobody else's item is "forbidden" to them: it is
+simply not in what they can see, so it answers like a missing one.
 """
+
+from __future__ import annotations
+
+import datetime
+
+from django.db.models import Q
+
+from engine.models import Community, Definition, RoleAssignment
+
+
+def _community_roles(community) -> dict:
+    record = Definition.objects.filter(community=community, kind="community").select_related("live_version").first()
+    data = record.live_version.data if record and record.live_version else {}
+    return {role["key"]: role for role in data.get("roles", [])}
+
+
+def assignments(user, community=None):
+    if not user.is_authenticated:
+        return RoleAssignment.objects.none()
+    today = datetime.date.today()
+    queryset = RoleAssignment.objects.filter(person__user=user).filter(Q(until__isnull=True) | Q(until__gte=today))
+    if community is not None:
+        queryset = queryset.filter(community=community)
+    return queryset.select_related("unit", "community")
 
 
 def roles_of(user, community) -> set[str]:
-    """Role keys the user holds in the community (filled in by the org tree; none yet)."""
-    return set()
+    """Role keys the user holds anywhere in the community."""
+    return set(assignments(user, community).values_list("role", flat=True))
+
+
+def is_admin(user, community) -> bool:
+    if not user.is_authenticated:
+        return False
+    if user.is_superuser or user.has_perm("engine.manage_community", community):
+        return True
+    roles = _community_roles(community)
+    return any(roles.get(key, {}).get("admin") for key in roles_of(user, community))
+
+
+def _staff_units(user, community=None):
+    """Paths of the units whose subtrees the user reviews (staff roles), per community."""
+    paths = []
+    for assignment in assignments(user, community):
+        roles = _community_roles(assignment.community)
+        if roles.get(assignment.role, {}).get("staff"):
+            paths.append(assignment.unit.path)
+            paths.extend(assignment.unit.covers.values_list("path", flat=True))
+    return paths
+
+
+def holds_role_at(user, community, role, unit) -> bool:
+    """Does the user hold `role` at `unit` or at a unit above it (or covering it)?"""
+    for assignment in assignments(user, community).filter(role=role):
+        paths = [assignment.unit.path, *assignment.unit.covers.values_list("path", flat=True)]
+        if any(unit.path.startswith(path) for path in paths):
+            return True
+    return False
 
 
 def can_submit(user, spec, community) -> bool:
@@ -22,18 +80,47 @@ def can_submit(user, spec, community) -> bool:
     return user.is_superuser or bool(roles_of(user, community) & set(audience))
 
 
-def can_view_submission(user, submission) -> bool:
-    if not user.is_authenticated:
-        return False
-    return user.is_superuser or submission.submitter_id == user.pk
-
-
 def visible_submissions(user, queryset):
     if not user.is_authenticated:
         return queryset.none()
     if user.is_superuser:
         return queryset
-    return queryset.filter(submitter=user)
+    visible = Q(submitter=user)
+    admin_of = [c.pk for c in Community.objects.filter(pk__in=assignments(user).values("community"))
+                if is_admin(user, c)]
+    admin_of += [c.pk for c in _guardian_communities(user)]
+    if admin_of:
+        visible |= Q(community__in=admin_of)
+    for path in _staff_units(user):
+        visible |= Q(unit__path__startswith=path)
+    return queryset.filter(visible)
+
+
+def _guardian_communities(user):
+    from guardian.shortcuts import get_objects_for_user
+
+    return get_objects_for_user(user, "engine.manage_community", klass=Community, accept_global_perms=False)
+
+
+def can_view_submission(user, submission) -> bool:
+    from engine.models import Submission
+
+    return visible_submissions(user, Submission.objects.filter(pk=submission.pk)).exists()
+
+
+def can_manage_definitions(user, community) -> bool:
+    return is_admin(user, community)
+
+
+def can_view_points(user, person) -> bool:
+    """A person's ledger: themself, and the community's admins."""
+    if not user.is_authenticated:
+        return False
+    return person.user_id == user.pk or is_admin(user, person.community)
+
+
+def can_award_points(user, community) -> bool:
+    return is_admin(user, community)
 
 
 def visible_forms(user, queryset):

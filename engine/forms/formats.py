@@ -26,7 +26,8 @@ _EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 _URI = re.compile(r"^(https?)://[^\s/$.?#][^\s]*$", re.IGNORECASE)
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _FILE = re.compile(r"^[0-9a-f]{32}$")  # the id of an uploaded file (SubmissionFile.token)
-_ID_CARD = re.compile(r"^[1-9]\d{5}(18|19|20)\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])\d{3}[\dXx]$")
+# re.ASCII: \d is 0-9 only (int() would read full-width digits and the check digit would pass)
+_ID_CARD = re.compile(r"^[1-9]\d{5}(18|19|20)\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])\d{3}[\dXx]$", re.ASCII)
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
 
@@ -62,8 +63,10 @@ def is_datetime(value):
 @FORMAT_CHECKER.checks("time")
 @_strings
 def is_time(value):
+    if not _TIME_RE.fullmatch(value):
+        return False
     try:
-        return bool(_TIME_RE.fullmatch(value)) and bool(datetime.time.fromisoformat(value.upper().replace("Z", "+00:00")))
+        return bool(datetime.time.fromisoformat(value.upper().replace("Z", "+00:00")))
     except ValueError:
         return False
 

@@ -12,17 +12,18 @@ from .spec import FormSpec, compile_form
 
 def form_spec(version) -> FormSpec:
     """The compiled form of a DefinitionVersion (kind form)."""
-    cached = _SPECS.get(version.pk)
+    key = (version.pk, version.content_hash)  # the hash too: a test database may reuse ids
+    cached = _SPECS.get(key)
     if cached is None:
         definition = version.definition
         cached = compile_form(definition.community.slug, definition.key, version.number, version.content)
         if len(_SPECS) > 4096:
             _SPECS.clear()
-        _SPECS[version.pk] = cached
+        _SPECS[key] = cached
     return cached
 
 
-_SPECS: dict[int, FormSpec] = {}
+_SPECS: dict[tuple, FormSpec] = {}
 _INDEXES: dict[int, object] = {}
 
 
@@ -34,11 +35,12 @@ def community_index(community):
     if record is None or record.live_version is None:
         return None
     version = record.live_version
-    cached = _INDEXES.get(version.pk)
+    key = (version.pk, version.content_hash)
+    cached = _INDEXES.get(key)
     if cached is None:
         doc = Document(version.source_path, version.data, "")
         cached, _ = index_community(doc, "_")
-        _INDEXES[version.pk] = cached
+        _INDEXES[key] = cached
     return cached
 
 
@@ -54,7 +56,7 @@ def community_choices(community, language="zh-hans") -> dict[str, list[tuple[str
     record = Definition.objects.filter(community=community, kind="community").select_related("live_version").first()
     if record is None or record.live_version is None:
         return {}
-    key = (record.live_version.pk, language)
+    key = (record.live_version.pk, record.live_version.content_hash, language)
     if key not in _CHOICES:
         data = record.live_version.data
         units = []

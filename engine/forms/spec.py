@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, ValidationError, validators
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
@@ -32,6 +32,39 @@ def text(value, language="zh-hans"):
             return value.get("zh-hans") or value.get("en", "")
         return value.get("en") or value.get("zh-hans", "")
     return value or ""
+
+
+@lru_cache(maxsize=1024)
+def ecma_pattern(pattern: str) -> re.Pattern:
+    """A schema pattern with ECMA-262's `$` (end of input), not Python's (which also matches
+    before a final newline, so "13812345678\\n" would pass a mobile-number pattern)."""
+    out, in_class, escaped = [], False, False
+    for char in pattern:
+        if escaped:
+            out.append(char)
+            escaped = False
+        elif char == "\\":
+            out.append(char)
+            escaped = True
+        elif char == "[":
+            in_class = True
+            out.append(char)
+        elif char == "]":
+            in_class = False
+            out.append(char)
+        elif char == "$" and not in_class:
+            out.append(r"\Z")
+        else:
+            out.append(char)
+    return re.compile("".join(out))
+
+
+def _pattern(validator, pattern, instance, schema):
+    if validator.is_type(instance, "string") and not ecma_pattern(pattern).search(instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+LinliValidator = validators.extend(Draft202012Validator, {"pattern": _pattern})
 
 
 @dataclass(frozen=True)
@@ -130,7 +163,7 @@ class FormSpec:
                       for name, defs in self.shared.items()]
         registry = Registry().with_resources(resources)
         schema = {**self.schema, "$id": uri}
-        return Draft202012Validator(schema, registry=registry, format_checker=FORMAT_CHECKER)
+        return LinliValidator(schema, registry=registry, format_checker=FORMAT_CHECKER)
 
     @property
     def anonymous(self) -> bool:

@@ -50,6 +50,7 @@ FORMAT_MESSAGES = {
     "store-item": _msg("请选择兑换的物品或服务", "Choose an item"),
     "team": _msg("请选择服务队", "Choose a team"),
 }
+NUL_MESSAGE = _msg("含有无法保存的空字符, 请删除后再提交", "Contains a NUL character, which cannot be stored")
 
 
 def _message(error) -> tuple[str, dict]:
@@ -145,7 +146,25 @@ def validate(spec: FormSpec, data) -> list[FieldError]:
         errors.extend(_describe(spec, error, seen))
         if len(errors) >= MAX_ERRORS:
             break
-    return errors
+    errors.extend(FieldError(pointer, "nul", NUL_MESSAGE) for pointer in _nul_pointers(data, []))
+    return errors[:MAX_ERRORS]
+
+
+def _nul_pointers(value, path):
+    """Text with U+0000 is valid JSON but PostgreSQL's jsonb cannot store it: refuse it here,
+    in the resident's words, rather than fail in the database."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            yield _pointer(path)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, str) and "\x00" in key:
+                yield _pointer(path + [key])
+            else:
+                yield from _nul_pointers(item, path + [key])
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _nul_pointers(item, path + [index])
 
 
 def _describe(spec, error, seen):

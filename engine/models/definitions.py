@@ -29,6 +29,7 @@ class Community(models.Model):
         verbose_name = _("community")
         verbose_name_plural = _("communities")
         ordering = ["slug"]
+        permissions = [("manage_community", _("Can manage the community's definitions, people and points"))]
 
     def __str__(self):
         return self.name or self.slug

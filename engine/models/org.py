@@ -88,3 +88,54 @@ class RoleAssignment(models.Model):
 
     def __str__(self):
         return f"{self.person} · {self.role} @ {self.unit}"
+
+
+class PostAssignment(models.Model):
+    """A member holding a post (设岗定责) at a unit; `until` set when they step down."""
+
+    community = models.ForeignKey(Community, verbose_name=_("community"), on_delete=models.CASCADE,
+                                  related_name="post_assignments")
+    post = models.SlugField(_("post"), max_length=64)
+    unit = models.ForeignKey(OrgUnit, verbose_name=_("unit"), on_delete=models.PROTECT, related_name="posts")
+    person = models.ForeignKey(Person, verbose_name=_("holder"), on_delete=models.PROTECT, related_name="posts")
+    since = models.DateField(_("since"))
+    until = models.DateField(_("until"), null=True, blank=True)
+    submission = models.ForeignKey("engine.Submission", null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+
+    class Meta:
+        verbose_name = _("post holder")
+        verbose_name_plural = _("post holders")
+        constraints = [models.UniqueConstraint(fields=["post", "unit", "person"], condition=models.Q(until__isnull=True),
+                                               name="post_held_once")]
+
+
+class Registration(models.Model):
+    """双报到: a member registered with the compound where they live, or a unit with its paired community."""
+
+    class Kind(models.TextChoices):
+        MEMBER = "member", _("in-service member")
+        UNIT = "unit", _("paired unit")
+
+    community = models.ForeignKey(Community, verbose_name=_("community"), on_delete=models.CASCADE,
+                                  related_name="registrations")
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    person = models.ForeignKey(Person, verbose_name=_("member"), null=True, blank=True, on_delete=models.PROTECT,
+                               related_name="registrations")
+    organisation = models.CharField(_("organisation"), max_length=200, blank=True)
+    unit = models.ForeignKey(OrgUnit, verbose_name=_("registered at"), on_delete=models.PROTECT,
+                             related_name="registrations")
+    teams = models.JSONField(_("service teams"), default=list, blank=True)
+    registered_at = models.DateTimeField(_("registered at"), auto_now_add=True)
+    submission = models.ForeignKey("engine.Submission", null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+
+    class Meta:
+        verbose_name = _("registration")
+        verbose_name_plural = _("registrations")
+        constraints = [
+            models.UniqueConstraint(fields=["community", "person"], condition=models.Q(kind="member"),
+                                    name="member_registers_once"),
+            models.CheckConstraint(condition=models.Q(kind="unit") | models.Q(person__isnull=False),
+                                   name="member_registration_has_person"),
+        ]

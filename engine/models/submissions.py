@@ -38,6 +38,10 @@ class Submission(models.Model):
     idempotency_key = models.CharField(_("idempotency key"), max_length=64, blank=True)
     page = models.ForeignKey("wagtailcore.Page", verbose_name=_("page"), null=True, blank=True,
                              on_delete=models.SET_NULL, related_name="+")
+    # Where the item belongs in the org tree (the form's first unit field): reviewers see items
+    # of the units their roles cover.
+    unit = models.ForeignKey("engine.OrgUnit", verbose_name=_("unit"), null=True, blank=True,
+                             on_delete=models.PROTECT, related_name="submissions")
     language = models.CharField(_("language"), max_length=16, blank=True)
 
     class Meta:

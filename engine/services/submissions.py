@@ -108,8 +108,13 @@ def submit(*, form, data, user, version=None, idempotency_key="", page=None, ses
     community = form.community
     if not policy.can_submit(user, spec, community):
         raise SubmissionNotAllowed(f"{user} may not submit {community.slug}/{form.key}")
+    if idempotency_key and not user.is_authenticated:
+        # Anonymous people are told apart only by their session: scope the key to it, so one
+        # visitor cannot replay another's key to learn their reference number. Without a
+        # session a repeated key is refused (409) rather than answered.
+        idempotency_key = f"s:{session_key}:{idempotency_key}"[:64] if session_key else f"x:{idempotency_key}"[:64]
     if idempotency_key:
-        existing = _existing(community, idempotency_key, user)
+        existing = _existing(community, idempotency_key, user, form, data)
         if existing is not None:
             return SubmitResult(existing, created=False)
     errors = validate(spec, data)
@@ -123,7 +128,7 @@ def submit(*, form, data, user, version=None, idempotency_key="", page=None, ses
         with transaction.atomic():
             submission = Submission.objects.create(
                 community=community, form=form, form_version=version, submitter=submitter, data=data,
-                idempotency_key=idempotency_key, page=page, language=language,
+                idempotency_key=idempotency_key, page=page, language=language, unit=_unit_of(spec, data, community),
             )
             submission.reference = f"{spec.reference_prefix}{timezone.localdate():%Y%m%d}{submission.pk:06d}"
             submission.save(update_fields=["reference"])
@@ -135,18 +140,30 @@ def submit(*, form, data, user, version=None, idempotency_key="", page=None, ses
             for handler in SUBMISSION_HANDLERS:
                 handler(submission)
     except IntegrityError:
-        existing = _existing(community, idempotency_key, user) if idempotency_key else None
+        existing = _existing(community, idempotency_key, user, form, data) if idempotency_key else None
         if existing is None:
             raise
         return SubmitResult(existing, created=False)
     return SubmitResult(submission, created=True)
 
 
-def _existing(community, key, user):
+def _unit_of(spec, data, community):
+    """The org unit the item belongs to: the value of the form's first unit field, if any."""
+    from engine.models import OrgUnit
+
+    for field, value, _ in _walk(spec.fields, data):
+        if field.format == "unit" and isinstance(value, str):
+            return OrgUnit.objects.filter(community=community, key=value).first()
+    return None
+
+
+def _existing(community, key, user, form, data):
     existing = Submission.objects.filter(community=community, idempotency_key=key).first()
     if existing is None:
         return None
-    same_person = existing.submitter_id == (user.pk if user.is_authenticated else None)
-    if not same_person:
+    same_person = existing.submitter_id == user.pk if user.is_authenticated else key.startswith("s:")
+    # A replay is the same request again; the key reused for another form or other data must
+    # not answer with a submission that is not what was sent.
+    if not same_person or existing.form_id != form.pk or existing.data != data:
         raise IdempotencyConflict(key)
     return existing

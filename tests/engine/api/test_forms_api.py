@@ -245,6 +245,22 @@ def test_someone_elses_idempotency_key_is_a_conflict(resident_client, neighbour_
     assert Submission.objects.count() == 1
 
 
+def test_an_idempotency_key_reused_for_another_request_is_a_conflict(resident_client):
+    """A replay answers the same request again; anything else sent under the key is not it."""
+    first = post(resident_client, SUBMIT_URL, REQUEST, HTTP_IDEMPOTENCY_KEY="my-key").json()
+    response = post(resident_client, SUBMIT_URL, {**REQUEST, "subject": "4号楼楼道灯也坏了"}, HTTP_IDEMPOTENCY_KEY="my-key")
+    assert response.status_code == 409
+    proposal = {"topic_type": "parking", "subject": "增设电动车充电桩", "background": "小区电动车越来越多，楼道充电有火灾隐患。",
+                "content": "在北门空地建设集中充电棚，按次收费。", "funding": "none"}
+    response = post(resident_client, "/api/v1/forms/minyue/proposal/submissions/", proposal,
+                    HTTP_IDEMPOTENCY_KEY="my-key")
+    assert response.status_code == 409
+    assert Submission.objects.count() == 1
+    # the first request itself still replays
+    again = post(resident_client, SUBMIT_URL, REQUEST, HTTP_IDEMPOTENCY_KEY="my-key")
+    assert again.json() == first and again["Idempotent-Replayed"] == "true"
+
+
 @pytest.mark.django_db(transaction=True)
 def test_racing_requests_with_one_idempotency_key_make_one_submission(resident):
     form = Definition.objects.get(community__slug="minyue", kind="form", key="resident-request")
@@ -376,3 +392,11 @@ def test_the_openapi_schema_lists_the_contract_paths(anonymous_client):
     assert {"201", "400"} <= set(submit["responses"])
     assert "Idempotency-Key" in {p["name"] for p in submit.get("parameters", [])}
     assert "post" in paths["/api/v1/auth/token/"]
+
+
+def test_text_with_a_nul_character_is_refused_on_every_database(resident_client):
+    response = resident_client.post(SUBMIT_URL, json.dumps({**REQUEST, "contact_name": "王\u0000芳"}),
+                                    content_type="application/json")
+    assert response.status_code == 400
+    assert response.json() == {"errors": {"/contact_name": ["含有无法保存的空字符, 请删除后再提交"]}}
+    assert Submission.objects.count() == 0

@@ -48,6 +48,7 @@ def test_valid_id_cards(value):
     "1101051949123100AX",   # letters in the sequence
     "11010519491231002Y",
     "11010519491231002X\n",  # a trailing newline is not part of an ID card number
+    "1１０１０５19４９1231００２X",  # full-width digits where the pattern says \d (int() would read them)
     " 11010519491231002X",
     "",
 ])

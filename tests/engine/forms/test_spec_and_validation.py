@@ -409,3 +409,12 @@ def test_field_at(request_form, form):
     for missing in ["", "/", "/nothing", "/address/floor", "/mobile/0", "/projects/name", "/projects/0/nothing",
                     "/0"]:
         assert field_at(request_form if not missing.startswith("/projects") else projects, missing) is None, missing
+
+
+def test_nul_characters_are_refused_at_their_pointer(request_form):
+    """Valid JSON, but PostgreSQL's jsonb cannot store U+0000: one clear message, not a crash."""
+    data = {**VALID_REQUEST, "details": "3号楼2单元楼道灯坏了\x00一个星期", "address": {"unit": "grid_1", "room": "3\x00"}}
+    assert messages(request_form, data) == {"/details": ["含有无法保存的空字符, 请删除后再提交"],
+                                            "/address/room": ["含有无法保存的空字符, 请删除后再提交"]}
+    assert messages(request_form, {**VALID_REQUEST, "mobile": "1381234567\x00"}, "en") == {
+        "/mobile": ["Enter an 11-digit mobile number", "Contains a NUL character, which cannot be stored"]}
