@@ -1,4 +1,4 @@
-"""Building the org tree and the store from a community's published community.yaml.
+"""The org tree, member posts and 双报到 registration — built from community.yaml, written by one action each.
 
 Called inside the transaction that publishes the community definition, so the tree always
 matches the live version. Units are matched by their id; a unit that left the file is
@@ -8,8 +8,13 @@ Store items are created with their initial stock; later the stock is the store's
 
 from __future__ import annotations
 
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from engine.definitions.problems import LinliError
 from engine.forms.spec import text
-from engine.models import OrgUnit, StoreItem
+from engine.models import Definition, OrgUnit, PostAssignment, Registration, StoreItem
 
 
 def _flatten(units, parent=None):
@@ -66,9 +71,113 @@ def _sync_store(community, data):
 
 def units_within(unit: OrgUnit):
     """The unit, its subtree, and the subtrees of the units it covers (a grant there reaches them all)."""
-    from django.db.models import Q
 
     query = Q(path__startswith=unit.path)
     for other in unit.covers.all():
         query |= Q(path__startswith=other.path)
     return OrgUnit.objects.filter(query, community_id=unit.community_id)
+
+
+# ---------------------------------------------------------------- posts and registration
+
+class OrgError(LinliError):
+    zh = en = ""
+
+    def __init__(self, **params):
+        self.params = params
+        super().__init__(self.en.format(**params))
+
+    def text(self, language="zh-hans"):
+        return (self.zh if language.startswith("zh") else self.en).format(**self.params)
+
+
+class UnknownPost(OrgError):
+    zh, en = "岗位 '{post}' 不存在", "unknown post '{post}'"
+
+
+class PostFull(OrgError):
+    zh, en = "“{post}”在{unit}已满 ({capacity} 人)", "“{post}” at {unit} is full ({capacity})"
+
+
+class WrongLevel(OrgError):
+    zh, en = "“{post}”设在{level}一级, 不能在{unit}认领", "“{post}” is held at {level} level, not at {unit}"
+
+
+class NotEligible(OrgError):
+    zh, en = "认领“{post}”需要以下角色之一: {roles}", "Claiming “{post}” needs one of these roles: {roles}"
+
+
+class AlreadyHolds(OrgError):
+    zh, en = "您已担任{unit}的“{post}”", "You already hold “{post}” at {unit}"
+
+
+def _post_spec(community, key):
+    record = Definition.objects.filter(community=community, kind="community").select_related("live_version").first()
+    data = record.live_version.data if record and record.live_version else {}
+    for category in data.get("posts", {}).get("categories", []):
+        for post in category["posts"]:
+            if post["key"] == key:
+                return post
+    raise UnknownPost(post=key)
+
+
+def claim_post(*, person, post, unit, submission=None, day=None) -> PostAssignment:
+    """Give `person` the post at `unit`, within its capacity; racing claims queue on the unit's row."""
+    spec = _post_spec(person.community, post)
+    title = text(spec["title"])
+    if spec.get("level") and unit.level != spec["level"]:
+        raise WrongLevel(post=title, level=spec["level"], unit=unit.name)
+    eligible = spec.get("eligible") or []
+    if eligible and not set(person.roles.values_list("role", flat=True)) & set(eligible):
+        raise NotEligible(post=title, roles="、".join(eligible))
+    with transaction.atomic():
+        OrgUnit.objects.select_for_update().get(pk=unit.pk)
+        holders = PostAssignment.objects.filter(post=post, unit=unit, until__isnull=True)
+        if holders.filter(person=person).exists():
+            raise AlreadyHolds(post=title, unit=unit.name)
+        if holders.count() >= spec["capacity"]:
+            raise PostFull(post=title, unit=unit.name, capacity=spec["capacity"])
+        return PostAssignment.objects.create(community=person.community, post=post, unit=unit, person=person,
+                                             since=day or timezone.localdate(), submission=submission)
+
+
+def release_post(*, person, post, unit, day=None) -> int:
+    return PostAssignment.objects.filter(person=person, post=post, unit=unit, until__isnull=True).update(
+        until=day or timezone.localdate())
+
+
+def post_board(unit: OrgUnit):
+    """Who holds which post in the unit's subtree: [(unit, post key, [people])], for the post board."""
+    board = {}
+    for holding in (PostAssignment.objects.filter(unit__in=units_within(unit), until__isnull=True)
+                    .select_related("unit", "person").order_by("unit__path", "post", "since")):
+        board.setdefault((holding.unit, holding.post), []).append(holding.person)
+    return [(u, p, people) for (u, p), people in board.items()]
+
+
+def register_member(*, person, unit, teams=(), submission=None) -> Registration:
+    """双报到: an in-service member registers with the compound where they live (once)."""
+    with transaction.atomic():
+        registration, _ = Registration.objects.update_or_create(
+            community=person.community, kind=Registration.Kind.MEMBER, person=person,
+            defaults={"unit": unit, "teams": list(teams), "submission": submission})
+        if person.unit_id is None:
+            type(person).objects.filter(pk=person.pk).update(unit=unit)
+    return registration
+
+
+def register_unit(*, community, organisation, unit, submission=None) -> Registration:
+    return Registration.objects.create(community=community, kind=Registration.Kind.UNIT, organisation=organisation,
+                                       unit=unit, submission=submission)
+
+
+def roster(unit: OrgUnit):
+    """Registered members of the unit's subtree with their posts and teams."""
+    members = (Registration.objects.filter(kind=Registration.Kind.MEMBER, unit__in=units_within(unit))
+               .select_related("person", "unit"))
+    posts = {}
+    for holding in PostAssignment.objects.filter(person__in=[m.person_id for m in members], until__isnull=True):
+        posts.setdefault(holding.person_id, []).append(holding.post)
+    return [{"person": m.person, "unit": m.unit, "teams": m.teams, "posts": posts.get(m.person_id, [])}
+            for m in members]
+
