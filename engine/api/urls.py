@@ -13,4 +13,6 @@ urlpatterns = [
     path("forms/<slug:community>/<slug:form>/submissions/", views.SubmissionCreate.as_view(), name="submit"),
     path("forms/<slug:community>/<slug:form>/files/", views.FileUpload.as_view(), name="upload"),
     path("submissions/<int:pk>/", views.SubmissionDetail.as_view(), name="submission"),
+    path("communities/<slug:community>/points/leaderboard/", views.Leaderboard.as_view(), name="leaderboard"),
+    path("communities/<slug:community>/points/balance/", views.Balance.as_view(), name="balance"),
 ]

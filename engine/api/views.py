@@ -177,3 +177,54 @@ class SubmissionDetail(APIView):
             "submitted_at": submission.submit_time, "data": submission.data, "state": _state(submission),
             "history": [], "transitions": [],
         })
+
+
+# ---------------------------------------------------------------- points
+
+
+def _community_or_404(slug):
+    from engine.models import Community
+
+    return get_object_or_404(Community, slug=slug)
+
+
+class Leaderboard(APIView):
+    """Points earned in a period (month, quarter, half_year, year), optionally in one category.
+    Names are masked unless the person agreed to be shown by name."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(parameters=[OpenApiParameter("period", str, enum=["month", "quarter", "half_year", "year"]),
+                               OpenApiParameter("category", str)], responses=OpenApiTypes.OBJECT)
+    def get(self, request, community):
+        from engine.models import Person
+        from engine.privacy import public_name
+        from engine.services import points as points_service
+
+        record = _community_or_404(community)
+        period = request.query_params.get("period", "quarter")
+        if period not in ("month", "quarter", "half_year", "year"):
+            return Response({"errors": {"period": ["month, quarter, half_year or year"]}}, status=400)
+        rows = points_service.leaderboard(record, period=period, category=request.query_params.get("category") or None)
+        people = Person.objects.in_bulk([row["person_id"] for row in rows])
+        return Response({"community": record.slug, "period": period, "entries": [
+            {"rank": rank, "name": public_name(people[row["person_id"]]), "points": row["points"]}
+            for rank, row in enumerate(rows, start=1)]})
+
+
+class Balance(APIView):
+    """The caller's own points in the community: balance and recent history."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request, community):
+        from engine.models import Person
+        from engine.services import points as points_service
+
+        record = _community_or_404(community)
+        person = get_object_or_404(Person, community=record, user=request.user)
+        history = points_service.history(person)[:50]
+        return Response({"community": record.slug, "balance": points_service.balance(person), "history": [
+            {"time": e.created_at, "points": e.amount, "category": e.category, "reason": e.reason,
+             "balance_after": e.balance_after} for e in history]})

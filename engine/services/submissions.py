@@ -158,7 +158,9 @@ def _unit_of(spec, data, community):
 
 
 def _existing(community, key, user, form, data):
-    existing = Submission.objects.filter(community=community, idempotency_key=key).first()
+    # exclude(""): the unique index is partial (WHERE NOT key = ''), and SQLite uses it only when
+    # the query says so in the same words; without it every submission of the community is scanned.
+    existing = Submission.objects.filter(community=community, idempotency_key=key).exclude(idempotency_key="").first()
     if existing is None:
         return None
     same_person = existing.submitter_id == user.pk if user.is_authenticated else key.startswith("s:")

@@ -36,12 +36,34 @@ class Command(BaseCommand):
                     user.save()
                     if is_staff:
                         user.groups.add(staff)
+                    self.place(community, user, suffix)
                     rows.append((username, title_en, community.slug))
             self.form_pages()
         width = max(len(r[0]) for r in rows)
         self.stdout.write(f"Demo accounts (password: {DEMO_PASSWORD}):")
         for username, title, slug in rows:
             self.stdout.write(f"  {username.ljust(width)}  {title} ({slug})" if slug != "-" else f"  {username.ljust(width)}  {title}")
+
+    def place(self, community, user, suffix):
+        """Give the demo person a role at a fitting unit of the community's own tree."""
+        from engine.models import Definition, OrgUnit, Person, RoleAssignment
+
+        data = Definition.objects.get(community=community, kind="community").live_version.data
+        roles = data["roles"]
+        wanted = {
+            "secretary": next((r for r in roles if r.get("admin")), None),
+            "grid-leader": next((r for r in roles if r["key"] == "grid_leader"),
+                                next((r for r in roles if r.get("staff") and r.get("level")), None)),
+            "member": next((r for r in roles if r["key"] == "member"), None),
+            "resident": next((r for r in roles if r["key"] == "resident"), None),
+        }[suffix]
+        units = OrgUnit.objects.filter(community=community, active=True).order_by("path")
+        unit = (units.filter(level=wanted["level"]).first() if wanted and wanted.get("level") else units.first())
+        person, _ = Person.objects.update_or_create(community=community, user=user,
+                                                    defaults={"name": user.first_name, "unit": unit,
+                                                              "is_member": suffix in ("secretary", "member")})
+        if wanted and unit is not None:
+            RoleAssignment.objects.get_or_create(community=community, person=person, role=wanted["key"], unit=unit)
 
     def form_pages(self):
         """A published form page for each example form, under the home page (once)."""
