@@ -70,9 +70,22 @@ class WrongState(PointsError):
     zh, en = "这笔兑换已是“{status}”, 不能再{action}", "This redemption is already {status}; it cannot be {action}"
 
 
+_DATA: dict[tuple, dict] = {}
+
+
 def _community_data(community):
-    record = Definition.objects.filter(community=community, kind="community").select_related("live_version").first()
-    return record.live_version.data if record and record.live_version else {}
+    """The live community.yaml data; parsed once per version (versions never change)."""
+    row = (Definition.objects.filter(community=community, kind="community")
+           .values_list("live_version_id", "live_version__content_hash").first())
+    if not row or row[0] is None:
+        return {}
+    if row not in _DATA:
+        from engine.models import DefinitionVersion
+
+        if len(_DATA) > 256:
+            _DATA.clear()
+        _DATA[row] = DefinitionVersion.objects.get(pk=row[0]).data
+    return _DATA[row]
 
 
 def _head(community):
