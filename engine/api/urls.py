@@ -15,4 +15,5 @@ urlpatterns = [
     path("submissions/<int:pk>/", views.SubmissionDetail.as_view(), name="submission"),
     path("communities/<slug:community>/points/leaderboard/", views.Leaderboard.as_view(), name="leaderboard"),
     path("communities/<slug:community>/points/balance/", views.Balance.as_view(), name="balance"),
+    path("communities/<slug:community>/points/awards/", views.Award.as_view(), name="award"),
 ]

@@ -228,3 +228,41 @@ class Balance(APIView):
         return Response({"community": record.slug, "balance": points_service.balance(person), "history": [
             {"time": e.created_at, "points": e.amount, "category": e.category, "reason": e.reason,
              "balance_after": e.balance_after} for e in history]})
+
+
+class Award(APIView):
+    """An admin awards (positive points) or deducts (negative) points by hand, with a reason.
+    Send `Idempotency-Key` so that a retried request pays once."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=inline_serializer("AwardRequest", {
+        "person": serializers.IntegerField(), "category": serializers.CharField(),
+        "points": serializers.IntegerField(), "reason": serializers.CharField()}), responses=OpenApiTypes.OBJECT)
+    def post(self, request, community):
+        from engine.models import Person
+        from engine.services import points as points_service
+
+        record = _community_or_404(community)
+        if not policy.can_award_points(request.user, record):
+            raise PermissionDenied()
+        data, errors = request.data, {}
+        amount, reason = data.get("points"), str(data.get("reason", "")).strip()
+        if not isinstance(amount, int) or isinstance(amount, bool) or amount == 0:
+            errors["/points"] = ["请输入不为零的整数分值" if translation.get_language().startswith("zh")
+                                 else "Enter a whole number other than 0"]
+        if not reason:
+            errors["/reason"] = ["请写明理由" if translation.get_language().startswith("zh") else "Give a reason"]
+        person = Person.objects.filter(community=record, pk=data.get("person")).first()
+        if person is None:
+            errors["/person"] = ["本社区没有这个人" if translation.get_language().startswith("zh")
+                                 else "No such person in this community"]
+        if errors:
+            return Response({"errors": errors}, status=400)
+        change = points_service.award if amount > 0 else points_service.deduct
+        try:
+            entry = change(person=person, category=data.get("category"), points=abs(amount), reason=reason,
+                           idempotency_key=request.headers.get("Idempotency-Key", "")[:128], user=request.user)
+        except points_service.PointsError as error:
+            return Response({"errors": {"/points": [error.text(translation.get_language())]}}, status=400)
+        return Response({"sequence": entry.sequence, "balance": entry.balance_after}, status=201)
