@@ -1,0 +1,361 @@
+"""The workflow core: a published flow as a state machine, with no Django in it.
+
+`compile_flow` turns a flow's checked data into frozen dataclasses once per version: states,
+transitions, actors, guards (parsed), actions. `options` answers, for one item, one person and
+the item's data, which transitions they may take and — for the others — why not. `take` applies
+one, returning the new state and the effects to carry out (points, notifications, timers…);
+the adapter (engine.workflow.adapter) persists them in one transaction.
+
+Deny by default: a transition is open only to the actor it names. A wrong state is never
+reported as a missing permission: `Refusal.reason` says which it is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+from engine.definitions import guards
+from engine.definitions.durations import Duration, parse_duration
+
+DEFAULT_OPTIONS = ("yes", "no", "abstain")
+
+# ---------------------------------------------------------------- the compiled flow
+
+
+@dataclass(frozen=True)
+class RoleActor:
+    role: str
+    scope: str = "community"  # community | submitter_unit | unit
+    level: str = ""
+    unit: str = ""
+
+
+@dataclass(frozen=True)
+class Actor:
+    kind: str  # submitter | assignee | timer | vote | resident | public | role | all_of | any_of
+    role: RoleActor | None = None
+    members: tuple["Actor", ...] = ()
+
+
+@dataclass(frozen=True)
+class Vote:
+    electorate: RoleActor
+    options: tuple[str, ...]
+    window: Duration
+    quorum: Fraction
+    option: str
+    threshold: Fraction
+    of: str  # cast | electorate
+    strict: bool
+    outcomes: dict = field(hash=False, compare=False)
+    paper_ballots: bool = False
+    max_proxies: int = 0
+
+
+@dataclass(frozen=True)
+class State:
+    name: str
+    title: Any
+    final: bool = False
+    due: Duration | None = None
+    on_timeout: str = ""
+    notice: dict | None = field(default=None, hash=False, compare=False)
+    vote: Vote | None = None
+
+
+@dataclass(frozen=True)
+class Transition:
+    name: str
+    sources: tuple[str, ...]
+    target: str
+    actor: Actor
+    title: Any = ""
+    guard: Any = None  # parsed guard AST
+    guard_source: str = ""
+    guard_message: Any = ""
+    form: str = ""
+    inputs: dict = field(default_factory=dict, hash=False, compare=False)
+    comment: str = "optional"
+    actions: tuple = ()
+
+
+@dataclass(frozen=True)
+class Flow:
+    key: str
+    form: str
+    start: str
+    states: dict = field(hash=False, compare=False)
+    transitions: dict = field(hash=False, compare=False)
+
+    def leaving(self, state: str) -> list[Transition]:
+        return [t for t in self.transitions.values() if state in t.sources]
+
+
+def ratio(value) -> Fraction:
+    if isinstance(value, (int, float)):
+        return Fraction(str(value))
+    if value.endswith("%"):
+        return Fraction(int(value[:-1]), 100)
+    return Fraction(value)
+
+
+def _role(spec) -> RoleActor:
+    return RoleActor(spec["role"], spec.get("scope", "community"), spec.get("level", ""), spec.get("unit", ""))
+
+
+def _actor(spec) -> Actor:
+    if isinstance(spec, str):
+        return Actor(spec)
+    if "all_of" in spec:
+        return Actor("all_of", members=tuple(_actor(s) for s in spec["all_of"]))
+    if "any_of" in spec:
+        return Actor("any_of", members=tuple(_actor(s) for s in spec["any_of"]))
+    return Actor("role", role=_role(spec))
+
+
+def compile_flow(data: dict) -> Flow:
+    """A checked flow's data as a Flow; names were resolved by the linter, so nothing here fails."""
+    states = {}
+    for name, spec in data["states"].items():
+        vote = None
+        if "vote" in spec:
+            v = spec["vote"]
+            options = tuple(o["key"] for o in v.get("options", [])) or DEFAULT_OPTIONS
+            vote = Vote(electorate=_role(v["electorate"]), options=options, window=parse_duration(v["window"]),
+                        quorum=ratio(v["quorum"]), option=v["threshold"]["option"],
+                        threshold=ratio(v["threshold"]["ratio"]), of=v["threshold"].get("of", "cast"),
+                        strict=bool(v["threshold"].get("strict")), outcomes=dict(v["outcomes"]),
+                        paper_ballots=bool(v.get("paper_ballots")),
+                        max_proxies=v.get("proxies", {}).get("max_per_holder", 0))
+        states[name] = State(name=name, title=spec["title"], final=bool(spec.get("final")),
+                             due=parse_duration(spec["due"]) if "due" in spec else None,
+                             on_timeout=spec.get("on_timeout", ""), notice=spec.get("notice"), vote=vote)
+    transitions = {}
+    for spec in data["transitions"]:
+        sources = spec["from"] if isinstance(spec["from"], list) else [spec["from"]]
+        transitions[spec["name"]] = Transition(
+            name=spec["name"], sources=tuple(sources), target=spec["to"], actor=_actor(spec["by"]),
+            title=spec.get("title", spec["name"]), guard=guards.parse(spec["guard"]) if "guard" in spec else None,
+            guard_source=spec.get("guard", ""), guard_message=spec.get("guard_message", ""), form=spec.get("form", ""),
+            inputs=dict(spec.get("input", {})), comment=spec.get("comment", "optional"),
+            actions=tuple(spec.get("actions", ())))
+    return Flow(key=data["flow"], form=data["form"], start=data["start"], states=states, transitions=transitions)
+
+
+# ---------------------------------------------------------------- who is acting
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the core needs to know about the person acting and the item.
+
+    roles: (role, unit path) pairs the person holds; paths of covered units are listed too.
+    item_units: level -> unit path, for the item's unit and each unit above it.
+    """
+
+    person: Any = None  # an id; None for the timer and for anonymous visitors
+    authenticated: bool = False
+    is_timer: bool = False
+    is_submitter: bool = False
+    is_assignee: bool = False
+    in_community: bool = False
+    roles: frozenset = frozenset()
+    item_units: dict = field(default_factory=dict, hash=False, compare=False)
+    units_by_key: dict = field(default_factory=dict, hash=False, compare=False)  # unit key -> path
+
+
+def role_matches(role: RoleActor, facts: Facts) -> bool:
+    held = [path for name, path in facts.roles if name == role.role]
+    if not held:
+        return False
+    if role.scope == "community":
+        return True
+    if role.scope == "unit":
+        target = facts.units_by_key.get(role.unit)
+    else:  # submitter_unit: the item's unit at `level`
+        target = facts.item_units.get(role.level)
+    if not target:
+        return False
+    # a grant at a unit covers its subtree: the holder's unit is the target or lies under it,
+    # or the holder sits above the target (a compound secretary acts for its grids)
+    return any(path.startswith(target) or target.startswith(path) for path in held)
+
+
+def actor_matches(actor: Actor, facts: Facts) -> bool:
+    kind = actor.kind
+    if kind == "timer":
+        return facts.is_timer
+    if kind == "vote":
+        return False  # only a closed vote takes these (see tally)
+    if facts.is_timer:
+        return False
+    if kind == "submitter":
+        return facts.is_submitter
+    if kind == "assignee":
+        return facts.is_assignee
+    if kind == "resident":
+        return facts.authenticated and facts.in_community
+    if kind == "public":
+        return True
+    if kind == "role":
+        return role_matches(actor.role, facts)
+    if kind == "any_of":
+        return any(actor_matches(member, facts) for member in actor.members)
+    if kind == "all_of":
+        return any(actor_matches(member, facts) for member in actor.members)
+    return False
+
+
+def open_seats(actor: Actor, facts: Facts, signatures: dict) -> list[int]:
+    """For a countersign, the seats this person could still sign (each person signs once)."""
+    if facts.person in signatures.values():
+        return []
+    return [index for index, member in enumerate(actor.members)
+            if str(index) not in signatures and actor_matches(member, facts)]
+
+
+# ---------------------------------------------------------------- options and taking one
+
+
+@dataclass(frozen=True)
+class Option:
+    transition: Transition
+    allowed: bool
+    reason: str = ""  # "" | wrong_state | not_actor | guard | signed | final
+
+
+def options(flow: Flow, state: str, facts: Facts, data: dict, signatures: dict | None = None,
+            inputs: dict | None = None) -> list[Option]:
+    """Every transition of the flow, with whether this person may take it now and why not."""
+    signatures = signatures or {}
+    result = []
+    for transition in flow.transitions.values():
+        if state not in transition.sources:
+            result.append(Option(transition, False, "wrong_state"))
+            continue
+        if transition.actor.kind == "all_of":
+            seats = open_seats(transition.actor, facts, signatures.get(transition.name, {}))
+            if not seats:
+                signed = facts.person in signatures.get(transition.name, {}).values()
+                result.append(Option(transition, False, "signed" if signed else "not_actor"))
+                continue
+        elif not actor_matches(transition.actor, facts):
+            result.append(Option(transition, False, "not_actor"))
+            continue
+        if transition.guard is not None and not _guard_holds(transition, data, inputs):
+            result.append(Option(transition, False, "guard"))
+            continue
+        result.append(Option(transition, True))
+    return result
+
+
+def _guard_holds(transition, data, inputs):
+    """A guard on what the actor will enter (input.x) cannot be judged before they enter it:
+    it is offered, and checked when taken."""
+    needs_input = any(name.path[0] == "input" for name in guards.names(transition.guard))
+    if needs_input and inputs is None:
+        return True
+    return guards.truthy(guards.evaluate(transition.guard, data, inputs or {}))
+
+
+class Refusal(Exception):
+    """Why a transition cannot be taken: wrong_state, not_actor, guard, signed or unknown."""
+
+    def __init__(self, reason: str, transition: str, state: str):
+        super().__init__(f"{transition} from {state}: {reason}")
+        self.reason, self.transition, self.state = reason, transition, state
+
+
+@dataclass(frozen=True)
+class Outcome:
+    transition: str
+    source: str
+    target: str | None  # None: a countersign still waits for other seats
+    effects: tuple = ()
+    signed_seat: int | None = None
+
+
+def take(flow: Flow, state: str, name: str, facts: Facts, data: dict, inputs: dict | None = None,
+         signatures: dict | None = None) -> Outcome:
+    """Take transition `name` from `state`, or raise Refusal saying why not."""
+    transition = flow.transitions.get(name)
+    if transition is None:
+        raise Refusal("unknown", name, state)
+    if state not in transition.sources:
+        raise Refusal("wrong_state", name, state)
+    inputs = inputs or {}
+    seat = None
+    if transition.actor.kind == "all_of":
+        current = dict((signatures or {}).get(name, {}))
+        seats = open_seats(transition.actor, facts, current)
+        if not seats:
+            raise Refusal("signed" if facts.person in current.values() else "not_actor", name, state)
+        seat = seats[0]
+        current[str(seat)] = facts.person
+        if len(current) < len(transition.actor.members):
+            return Outcome(name, state, None, (("countersigned", {"seat": seat}),), seat)
+    elif not actor_matches(transition.actor, facts):
+        raise Refusal("not_actor", name, state)
+    if transition.guard is not None and not guards.truthy(guards.evaluate(transition.guard, data, inputs)):
+        raise Refusal("guard", name, state)
+    return Outcome(name, state, transition.target, effects_of(flow, transition, state), seat)
+
+
+def effects_of(flow: Flow, transition: Transition, source: str) -> tuple:
+    """What taking the transition sets off: its declared actions, then the target state's clocks."""
+    effects = [(next(iter(action)), next(iter(action.values()))) for action in transition.actions]
+    effects.append(("cancel_timers", {"state": source}))
+    target = flow.states[transition.target]
+    if target.due is not None:
+        effects.append(("timer", {"after": target.due, "transition": target.on_timeout, "state": target.name}))
+    if target.notice:
+        effects.append(("publish_notice", {"state": target.name, "title": target.notice.get("announcement", "")}))
+        effects.append(("timer", {"after": parse_duration(target.notice["period"]),
+                                  "transition": target.notice["on_silence"], "state": target.name}))
+    if target.vote is not None:
+        effects.append(("open_vote", {"state": target.name}))
+        effects.append(("timer", {"after": target.vote.window, "transition": "", "close_vote": True,
+                                  "state": target.name}))
+    if target.final:
+        effects.append(("finish", {"state": target.name}))
+    return tuple(effects)
+
+
+# ---------------------------------------------------------------- votes
+
+
+@dataclass(frozen=True)
+class Tally:
+    electorate: int
+    cast: int
+    counts: dict = field(hash=False, compare=False)
+    quorum_met: bool = False
+    passed: bool = False
+
+    @property
+    def outcome(self) -> str:
+        if not self.quorum_met:
+            return "no_quorum"
+        return "passed" if self.passed else "failed"
+
+
+def tally(vote: Vote, ballots: list[str], electorate: int) -> Tally:
+    """Count ballots (one option each) against the quorum and the threshold."""
+    counts = {option: 0 for option in vote.options}
+    for choice in ballots:
+        if choice in counts:
+            counts[choice] += 1
+    cast = sum(counts.values())
+    quorum_met = electorate > 0 and Fraction(cast, electorate) >= vote.quorum
+    base = cast if vote.of == "cast" else electorate
+    share = Fraction(counts.get(vote.option, 0), base) if base else Fraction(0)
+    passed = share > vote.threshold if vote.strict else share >= vote.threshold
+    return Tally(electorate, cast, counts, quorum_met, quorum_met and passed)
+
+
+def vote_outcome_transition(state: State, result: Tally) -> str:
+    """The transition a closed vote takes: outcomes[passed|failed|no_quorum] (no_quorum falls back to failed)."""
+    outcomes = state.vote.outcomes
+    return outcomes.get(result.outcome) or outcomes["failed"]
