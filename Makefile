@@ -16,7 +16,7 @@ PYTHON_CANDIDATES := python3.13 python3.12 \
 PYTHON ?= $(shell for c in $(PYTHON_CANDIDATES); do \
 	if $$c -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then echo $$c; break; fi; done)
 
-.PHONY: install demo test test-fast check load seed run worker bench lock clean
+.PHONY: install browser-deps demo test test-fast check load seed run worker bench lock clean
 
 install: $(STAMP)
 
@@ -37,8 +37,26 @@ demo: install
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 # The whole suite, slow and browser tests included (CI runs exactly this).
-test: install
+test: install browser-deps
 	$(PY) -m pytest
+
+# The browser tests (tests/browser) drive Debian's Chromium, never a downloaded browser; CJK fonts
+# make Chinese readable in their screenshots. Installed with apt-get when missing; where that is not
+# possible (no apt-get, not root, offline) this says so and the browser tests skip with the reason.
+CHROMIUM := /usr/bin/chromium
+BROWSER_PACKAGES := chromium fonts-noto-cjk
+browser-deps:
+	@if [ -x $(CHROMIUM) ] && dpkg-query -W -f='$${Status}' fonts-noto-cjk 2>/dev/null | grep -q 'ok installed'; then exit 0; fi; \
+	if [ -x $(CHROMIUM) ] && ! command -v dpkg-query >/dev/null 2>&1; then exit 0; fi; \
+	if ! command -v apt-get >/dev/null 2>&1; then \
+		echo "browser-deps: apt-get is not available; install $(BROWSER_PACKAGES) yourself, or the browser tests are skipped" >&2; exit 0; fi; \
+	sudo=""; if [ "$$(id -u)" != 0 ]; then \
+		if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo="sudo -n"; else \
+		echo "browser-deps: installing $(BROWSER_PACKAGES) needs root (apt-get); the browser tests are skipped until then" >&2; exit 0; fi; fi; \
+	echo "browser-deps: installing $(BROWSER_PACKAGES) with apt-get"; \
+	if $$sudo apt-get update -qq >/dev/null && \
+		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BROWSER_PACKAGES) >/dev/null; then :; else \
+		echo "browser-deps: apt-get could not install $(BROWSER_PACKAGES); the browser tests are skipped" >&2; fi
 
 # For a developer in a hurry: everything but tests marked slow or browser.
 test-fast: install

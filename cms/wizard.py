@@ -138,6 +138,7 @@ class FormWizard(SessionWizardView):
         context.update({
             "page": self.page, "spec": spec, "step": step, "step_number": current + 1, "step_count": len(steps),
             "progress": int(100 * current / max(len(steps), 1)), "conditions": _conditions_for_browser(spec),
+            "answers": _answers_for_browser(spec, step, self.previous_data(self.steps.current)),
             "can_save_draft": self.request.user.is_authenticated, "self": self.page,
             "request": self.request,
         })
@@ -202,3 +203,10 @@ def _conditions_for_browser(spec):
                            "then": [n for n in condition.then_required if n not in static],
                            "else": [n for n in condition.else_required if n not in static]})
     return conditions
+
+
+def _answers_for_browser(spec, step, previous):
+    """Earlier steps' answers that a condition tests: a field on this step may depend on them
+    (urgent on step one makes the mobile on step two required)."""
+    tested = {name for condition in spec.conditions for name, _ in condition.tests}
+    return {name: previous[name] for name in sorted(tested - set(step.fields)) if name in previous}

@@ -10,13 +10,30 @@ from engine.definitions.sources import Document
 from .spec import FormSpec, compile_form
 
 
+def ordered_content(version) -> dict:
+    """A form version's content with its fields in the order the author wrote them.
+
+    PostgreSQL's jsonb keeps no key order, so the stored JSON may come back reordered; the
+    stored source text is the same document (its hash is the content's) in the author's order.
+    """
+    import json
+
+    content = version.content
+    if version.source:
+        try:
+            return {**content, "definition": json.loads(version.source)}
+        except ValueError:
+            pass
+    return content
+
+
 def form_spec(version) -> FormSpec:
     """The compiled form of a DefinitionVersion (kind form)."""
     key = (version.pk, version.content_hash)  # the hash too: a test database may reuse ids
     cached = _SPECS.get(key)
     if cached is None:
         definition = version.definition
-        cached = compile_form(definition.community.slug, definition.key, version.number, version.content)
+        cached = compile_form(definition.community.slug, definition.key, version.number, ordered_content(version))
         if len(_SPECS) > 4096:
             _SPECS.clear()
         _SPECS[key] = cached

@@ -20,8 +20,13 @@
   var summary = document.getElementById("error-summary");
   if (summary) summary.focus();
 
+  // Answers given on earlier steps that a condition tests (the fields are not on this page).
+  var answersNode = document.getElementById("linli-answers");
+  var answers = answersNode ? JSON.parse(answersNode.textContent) : {};
+
   function valueOf(name) {
     var inputs = form.querySelectorAll('[name$="-' + name + '"], [name="' + name + '"]');
+    if (!inputs.length) return Object.prototype.hasOwnProperty.call(answers, name) ? answers[name] : null;
     var values = [];
     inputs.forEach(function (input) {
       if ((input.type === "radio" || input.type === "checkbox")) {
@@ -82,9 +87,12 @@
           var value = node.getAttribute(attribute);
           if (value) node.setAttribute(attribute, value.split(from).join(to));
         });
-        if (node.tagName === "INPUT" && node.type !== "checkbox" && node.type !== "radio") node.value = "";
+        // the row cloned may have been filled in: a textarea or select keeps its value when cloned
+        if (node.tagName === "TEXTAREA" || node.tagName === "SELECT" ||
+            (node.tagName === "INPUT" && node.type !== "checkbox" && node.type !== "radio")) node.value = "";
         if (node.checked) node.checked = false;
       });
+      clone.querySelectorAll(".uploaded").forEach(function (node) { node.remove(); });
       var title = clone.querySelector(".row-title");
       if (title) title.textContent = title.textContent.replace(/\d+/, String(index + 1));
       last.parentNode.insertBefore(clone, add);
