@@ -9,3 +9,8 @@ class EngineConfig(AppConfig):
 
     def ready(self):
         from . import checks  # noqa: F401  (registers the system checks)
+        from .services.submissions import SUBMISSION_HANDLERS
+        from .workflow.adapter import start
+
+        if start not in SUBMISSION_HANDLERS:
+            SUBMISSION_HANDLERS.append(start)  # a form with a flow starts it with the submission

@@ -6,7 +6,7 @@ Deny by default. Grants come from three places:
 - django-guardian's object permission `engine.manage_community` on one Community, for an admin
   appointed by hand (one row per community, not per item);
 - superusers.
-A person always sees their own submissions. Nobody else's item is "forbidden" to them: it is
+A person always sees their own submissions and the items assigned to them. Nobody else's item is "forbidden" to them: it is
 simply not in what they can see, so it answers like a missing one.
 """
 
@@ -85,7 +85,7 @@ def visible_submissions(user, queryset):
         return queryset.none()
     if user.is_superuser:
         return queryset
-    visible = Q(submitter=user)
+    visible = Q(submitter=user) | Q(flow__assignee=user)  # one's own, and what one was assigned
     admin_of = [c.pk for c in Community.objects.filter(pk__in=assignments(user).values("community"))
                 if is_admin(user, c)]
     admin_of += [c.pk for c in _guardian_communities(user)]

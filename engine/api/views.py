@@ -102,7 +102,12 @@ class FormDetail(APIView):
 
 
 def _state(submission):
-    return getattr(submission, "flow_state", None) or "submitted"
+    from engine.models import FlowInstance
+
+    try:
+        return submission.flow.state
+    except FlowInstance.DoesNotExist:
+        return "submitted"
 
 
 class SubmissionCreate(APIView):
@@ -171,12 +176,100 @@ class SubmissionDetail(APIView):
         submission = get_object_or_404(
             policy.visible_submissions(request.user, Submission.objects.select_related("form_version", "community", "form")),
             pk=pk)
+        from engine.models import FlowInstance
+        from engine.workflow import adapter
+
+        history, transitions, version, due = [], [], None, None
+        try:
+            instance = submission.flow
+        except FlowInstance.DoesNotExist:
+            instance = None
+        if instance is not None:
+            language = translation.get_language()
+            history = [{"time": e.created_at, "transition": e.transition, "from": e.from_state, "to": e.to_state,
+                        "by": e.actor_kind if e.actor_id is None else ("me" if e.actor_id == request.user.pk else "staff"),
+                        "comment": e.comment} for e in instance.events.all()]
+            transitions = [{"name": o.transition.name, "title": text(o.transition.title, language),
+                            "form": o.transition.form or None, "inputs": o.transition.inputs or None,
+                            "comment": o.transition.comment} for o in adapter.open_transitions(request.user, instance)]
+            version, due = instance.version, instance.due_at
         return Response({
             "id": submission.pk, "reference": submission.reference, "community": submission.community.slug,
             "form": submission.form.key, "form_version": submission.form_version.number,
             "submitted_at": submission.submit_time, "data": submission.data, "state": _state(submission),
-            "history": [], "transitions": [],
+            "version": version, "due": due, "history": history, "transitions": transitions,
         })
+
+
+class SubmissionTransition(APIView):
+    """Take a transition: `{"transition", "comment", "data", "version"}` → 200 with the new state;
+    403 when the caller may not take it; 409 when the item is not (or no longer) in a state it
+    leaves; 400 when its input is missing or invalid or its conditions do not hold."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=inline_serializer("TransitionRequest", {
+        "transition": serializers.CharField(), "comment": serializers.CharField(required=False),
+        "data": serializers.DictField(required=False), "version": serializers.IntegerField(required=False)}),
+        responses=OpenApiTypes.OBJECT)
+    def post(self, request, pk):
+        from engine.models import FlowInstance
+        from engine.workflow import adapter
+
+        submission = get_object_or_404(policy.visible_submissions(request.user, Submission.objects.all()), pk=pk)
+        instance = get_object_or_404(FlowInstance, submission=submission)
+        body = request.data if isinstance(request.data, dict) else {}
+        data = body.get("data") or {}
+        if not isinstance(data, dict):
+            return Response({"errors": {"/data": ["must be an object"]}}, status=400)
+        language = translation.get_language()
+        try:
+            instance = adapter.take(instance_id=instance.pk, name=str(body.get("transition", "")), user=request.user,
+                                    comment=str(body.get("comment", "")), inputs=data,
+                                    expected_version=body.get("version"))
+        except adapter.TransitionError as error:
+            payload = {"reason": error.reason, "state": error.state, "detail": str(error)}
+            if error.errors:
+                payload["errors"] = as_messages(error.errors, language)
+            return Response(payload, status=error.status)
+        return Response({"id": submission.pk, "state": instance.state, "version": instance.version})
+
+
+class Tasks(APIView):
+    """The caller's inbox: open items they can see, overdue first, with the steps open to them."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(parameters=[OpenApiParameter("community", str), OpenApiParameter("flow", str),
+                               OpenApiParameter("state", str)], responses=OpenApiTypes.OBJECT)
+    def get(self, request):
+        from django.db.models import F
+        from django.utils import timezone
+
+        from engine.models import FlowInstance
+        from engine.workflow import adapter
+
+        visible = policy.visible_submissions(request.user, Submission.objects.all())
+        items = (FlowInstance.objects.filter(submission__in=visible, finished_at__isnull=True)
+                 .select_related("submission", "flow", "flow_version", "community", "submission__unit")
+                 .order_by(F("due_at").asc(nulls_last=True), "entered_at"))
+        for key in ("community", "flow", "state"):
+            value = request.query_params.get(key)
+            if value:
+                items = items.filter(**{"community__slug" if key == "community" else
+                                        "flow__key" if key == "flow" else "state": value})
+        now, language, out = timezone.now(), translation.get_language(), []
+        for instance in items[:200]:
+            steps = adapter.open_transitions(request.user, instance)
+            if not steps:
+                continue
+            out.append({"id": instance.submission_id, "reference": instance.submission.reference,
+                        "community": instance.community.slug, "flow": instance.flow.key, "state": instance.state,
+                        "due": instance.due_at, "overdue": bool(instance.due_at and instance.due_at < now),
+                        "transitions": [o.transition.name for o in steps]})
+            if len(out) >= 50:
+                break
+        return Response(out)
 
 
 # ---------------------------------------------------------------- points

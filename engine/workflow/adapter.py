@@ -1,0 +1,463 @@
+"""The Django side of the workflow: start an item's flow, take a transition, fire timers, count
+votes — each one transaction in which state, audit, points, posts, stock and timers commit
+together or not at all.
+
+The decision is the core's (engine.workflow.core.take); this module gathers the facts it needs
+(roles at units, submitter, assignee), guards the row against a concurrent change (a
+conditional UPDATE on the instance's version) and carries out the effects the core returns.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from django.db import transaction
+from django.db.models import F
+from django.dispatch import Signal
+from django.utils import timezone
+
+from engine.definitions.problems import LinliError
+from engine.forms.registry import form_spec
+from engine.forms.validation import FieldError, validate
+from engine.models import (AuditEvent, Ballot, Definition, FlowInstance, Notification, OrgUnit, Person,
+                           RoleAssignment, Submission, Timer)
+
+from . import core
+from .calendar import deadline
+
+# Sent on commit when a flow asks for something to be published (an announcement, a public
+# notice, an honour-roll entry): (sender=FlowInstance, instance, kind, spec). The publishing
+# side (cms) renders it.
+publication_requested = Signal()
+
+_FLOWS: dict[tuple, core.Flow] = {}
+
+
+class TransitionError(LinliError):
+    status = 400
+
+    def __init__(self, message, *, reason="", state="", errors=None):
+        super().__init__(message)
+        self.reason, self.state, self.errors = reason, state, errors or []
+
+
+class TransitionNotAllowed(TransitionError):
+    status = 403
+
+
+class TransitionConflict(TransitionError):
+    """The item is not in a state this transition leaves (it moved on meanwhile)."""
+
+    status = 409
+
+
+def compiled(instance_or_version) -> core.Flow:
+    version = getattr(instance_or_version, "flow_version", instance_or_version)
+    key = (version.pk, version.content_hash)
+    if key not in _FLOWS:
+        _FLOWS[key] = core.compile_flow(version.data)
+    return _FLOWS[key]
+
+
+def flow_for_form(form: Definition) -> Definition | None:
+    for record in Definition.objects.filter(community=form.community, kind="flow", live_version__isnull=False
+                                            ).select_related("live_version"):
+        if record.live_version.data.get("form") == form.key:
+            return record
+    return None
+
+
+# ---------------------------------------------------------------- facts
+
+
+def person_of(user, community, create=False):
+    if user is None or not user.is_authenticated:
+        return None
+    person = Person.objects.filter(community=community, user=user).first()
+    if person is None and create:
+        person = Person.objects.create(community=community, user=user,
+                                       name=user.get_full_name() or user.first_name or user.username)
+    return person
+
+
+def facts_for(user, instance: FlowInstance, *, timer=False) -> core.Facts:
+    if timer:
+        return core.Facts(is_timer=True)
+    submission = instance.submission
+    item_units = {}
+    if submission.unit_id:
+        unit = submission.unit
+        for node in [unit, *unit.get_ancestors()]:
+            item_units.setdefault(node.level, node.path)
+    if user is None or not user.is_authenticated:
+        return core.Facts(item_units=item_units)
+    roles = set()
+    for assignment in RoleAssignment.objects.filter(person__user=user, community=instance.community).select_related("unit"):
+        roles.add((assignment.role, assignment.unit.path))
+        for covered in assignment.unit.covers.values_list("path", flat=True):
+            roles.add((assignment.role, covered))
+    units_by_key = dict(OrgUnit.objects.filter(community=instance.community).values_list("key", "path"))
+    return core.Facts(
+        person=user.pk, authenticated=True, is_submitter=submission.submitter_id == user.pk,
+        is_assignee=instance.assignee_id == user.pk,
+        in_community=Person.objects.filter(community=instance.community, user=user).exists() or bool(roles),
+        roles=frozenset(roles), item_units=item_units, units_by_key=units_by_key)
+
+
+def open_transitions(user, instance) -> list[core.Option]:
+    flow = compiled(instance)
+    return [o for o in core.options(flow, instance.state, facts_for(user, instance), instance.submission.data,
+                                    instance.signatures) if o.allowed]
+
+
+# ---------------------------------------------------------------- starting
+
+
+def start(submission: Submission):
+    """SUBMISSION_HANDLERS hook: a form with a flow starts it in the submission's transaction."""
+    record = flow_for_form(submission.form)
+    if record is None:
+        return None
+    flow = compiled(record.live_version)
+    now = timezone.now()
+    instance = FlowInstance.objects.create(community=submission.community, submission=submission, flow=record,
+                                           flow_version=record.live_version, state=flow.start, entered_at=now)
+    AuditEvent.objects.create(community=submission.community, instance=instance, actor=submission.submitter,
+                              transition="submit", to_state=flow.start)
+    _enter_state(instance, flow, flow.start, now)
+    return instance
+
+
+def _enter_state(instance, flow, name, now):
+    """Clocks of a state entered without a transition (the start state)."""
+    state = flow.states[name]
+    effects = []
+    if state.due is not None:
+        effects.append(("timer", {"after": state.due, "transition": state.on_timeout, "state": name}))
+    if state.notice:
+        effects.append(("timer", {"after": core.parse_duration(state.notice["period"]),
+                                  "transition": state.notice["on_silence"], "state": name}))
+    if state.vote is not None:
+        effects.append(("timer", {"after": state.vote.window, "transition": "", "close_vote": True, "state": name}))
+    for kind, spec in effects:
+        _schedule(instance, spec, now)
+
+
+# ---------------------------------------------------------------- taking a transition
+
+
+def take(*, instance_id, name, user=None, comment="", inputs=None, expected_version=None, timer=False,
+         vote=False) -> FlowInstance:
+    """Take transition `name` on an item, as `user` (or the timer, or a closed vote)."""
+    inputs = inputs or {}
+    with transaction.atomic():
+        instance = (FlowInstance.objects.select_related("submission", "submission__unit", "flow_version", "community")
+                    .get(pk=instance_id))
+        if expected_version is not None and instance.version != expected_version:
+            raise TransitionConflict("the item moved on", reason="moved", state=instance.state)
+        flow = compiled(instance)
+        transition = flow.transitions.get(name)
+        if transition is None:
+            raise TransitionNotAllowed(f"no transition {name!r}", reason="unknown", state=instance.state)
+        facts = core.Facts(is_timer=True) if (timer or vote) else facts_for(user, instance)
+        if vote:
+            outcome = core.Outcome(name, instance.state, transition.target,
+                                   core.effects_of(flow, transition, instance.state))
+            if instance.state not in transition.sources:
+                raise TransitionConflict("wrong state", reason="wrong_state", state=instance.state)
+        else:
+            # who and when first (403/409), then what was entered (400), then the guard
+            option = next(o for o in core.options(flow, instance.state, facts, instance.submission.data,
+                                                  instance.signatures) if o.transition.name == name)
+            if not option.allowed and option.reason in ("wrong_state", "not_actor", "signed"):
+                error = TransitionNotAllowed if option.reason == "not_actor" else TransitionConflict
+                raise error(option.reason, reason=option.reason, state=instance.state)
+            inputs = _checked_inputs(instance, transition, inputs)
+            try:
+                outcome = core.take(flow, instance.state, name, facts, instance.submission.data, inputs,
+                                    instance.signatures)
+            except core.Refusal as refusal:
+                error = {"wrong_state": TransitionConflict, "not_actor": TransitionNotAllowed,
+                         "signed": TransitionConflict, "unknown": TransitionNotAllowed}.get(refusal.reason, TransitionError)
+                message = {"guard": "the conditions for this step are not met"}.get(refusal.reason, refusal.reason)
+                raise error(message, reason=refusal.reason, state=instance.state) from None
+        if transition.comment == "required" and not comment.strip():
+            raise TransitionError("a comment is required", reason="comment", state=instance.state,
+                                  errors=[FieldError("/comment", "required", {"zh-hans": "请填写意见", "en": "A comment is required"})])
+        now = timezone.now()
+        new_state = outcome.target or instance.state
+        signatures = dict(instance.signatures)
+        if outcome.target is None:  # a countersign seat, the transition still waits
+            signatures.setdefault(name, {})[str(outcome.signed_seat)] = user.pk
+        else:
+            signatures.pop(name, None)
+        updated = FlowInstance.objects.filter(pk=instance.pk, version=instance.version).update(
+            state=new_state, version=F("version") + 1, signatures=signatures,
+            entered_at=now if outcome.target else instance.entered_at,
+            due_at=None if outcome.target else instance.due_at)
+        if not updated:  # someone else took a transition between our read and our write
+            current = FlowInstance.objects.get(pk=instance.pk)
+            raise TransitionConflict("the item moved on", reason="moved", state=current.state)
+        instance.refresh_from_db()
+        event = AuditEvent.objects.create(
+            community=instance.community, instance=instance, actor=None if (timer or vote) else user,
+            actor_kind="timer" if timer else "vote" if vote else "person", transition=name,
+            from_state=outcome.source, to_state=outcome.target or "", comment=comment, data={"inputs": inputs})
+        for index, (kind, spec) in enumerate(outcome.effects):
+            _carry_out(instance, flow, kind, spec, user=user, inputs=inputs, now=now, event=event, index=index)
+    return instance
+
+
+def _checked_inputs(instance, transition, inputs):
+    """A transition form's data is validated by that form's schema; inline inputs by their types."""
+    if transition.form:
+        form = Definition.objects.filter(community=instance.community, kind="form", key=transition.form).first()
+        errors = validate(form_spec(form.live_version), inputs) if form else []
+        if errors:
+            raise TransitionError("the input is not valid", reason="input", state=instance.state, errors=errors)
+        return inputs
+    errors = []
+    for key, spec in transition.inputs.items():
+        if spec.get("required") and inputs.get(key) in (None, ""):
+            errors.append(FieldError(f"/{key}", "required", {"zh-hans": "此项必填", "en": "This field is required"}))
+    if errors:
+        raise TransitionError("an input is missing", reason="input", state=instance.state, errors=errors)
+    return {k: v for k, v in inputs.items() if k in transition.inputs}
+
+
+# ---------------------------------------------------------------- effects
+
+
+def _value(reference, data, inputs):
+    from engine.definitions.guards import lookup
+
+    return lookup(tuple(reference.split(".")), data, inputs)
+
+
+def _recipients(instance, spec, user):
+    """Users named by a recipients spec: submitter, assignee, actor, signers, voters or a role."""
+    if isinstance(spec, list):
+        return [u for item in spec for u in _recipients(instance, item, user)]
+    from django.contrib.auth import get_user_model
+
+    User = get_user_model()
+    if spec == "submitter":
+        return [instance.submission.submitter] if instance.submission.submitter_id else []
+    if spec == "assignee":
+        return [instance.assignee] if instance.assignee_id else []
+    if spec == "actor":
+        return [user] if user is not None and user.is_authenticated else []
+    if spec == "signers":
+        ids = [uid for seats in instance.signatures.values() for uid in seats.values()]
+        return list(User.objects.filter(pk__in=ids))
+    if spec == "voters":
+        return list(User.objects.filter(people__ballots__instance=instance).distinct())
+    if isinstance(spec, dict):
+        holders = RoleAssignment.objects.filter(community=instance.community, role=spec["role"],
+                                                person__user__isnull=False).select_related("unit", "person__user")
+        role = core.RoleActor(spec["role"], spec.get("scope", "community"), spec.get("level", ""), spec.get("unit", ""))
+        found = []
+        for holder in holders:
+            facts = core.Facts(roles=frozenset({(holder.role, holder.unit.path)}),
+                               item_units=facts_for(None, instance).item_units,
+                               units_by_key=dict(OrgUnit.objects.filter(community=instance.community)
+                                                 .values_list("key", "path")))
+            if core.role_matches(role, facts):
+                found.append(holder.person.user)
+        return found
+    return []
+
+
+def _carry_out(instance, flow, kind, spec, *, user, inputs, now, event, index):
+    from engine.services import org, points
+
+    submission = instance.submission
+    data = submission.data
+    community = instance.community
+    if kind in ("award_points", "deduct_points"):
+        change = points.award if kind == "award_points" else points.deduct
+        for number, recipient in enumerate(_recipients(instance, spec["to"], user)):
+            person = person_of(recipient, community, create=True)
+            change(person=person, rule=spec.get("rule"), category=spec.get("category"), points=spec.get("points"),
+                   reason=str(spec.get("reason") or f"{flow.key}: {event.transition}"), submission=submission,
+                   idempotency_key=f"flow:{instance.pk}:{event.pk}:{index}:{number}", user=user)
+    elif kind == "notify":
+        message = spec["message"] if isinstance(spec["message"], str) else spec["message"].get("zh-hans", "")
+        users = {u.pk: u for u in _recipients(instance, spec["to"], user)}.values()
+        Notification.objects.bulk_create([Notification(user=u, community=community, instance=instance,
+                                                       message=message[:500]) for u in users])
+        if "email" in spec.get("channels", []):
+            emails = [u.email for u in users if u.email]
+            if emails:
+                from django.core.mail import send_mail
+
+                transaction.on_commit(lambda: send_mail(f"[{community.name}] {submission.reference}", message,
+                                                        None, emails, fail_silently=True))
+    elif kind == "assign":
+        target = spec["to"]
+        if target == "actor":
+            assignee = user
+        elif isinstance(target, dict):
+            found = _recipients(instance, target, user)
+            assignee = found[0] if found else None
+        else:
+            value = _value(target, data, inputs)
+            person = Person.objects.filter(community=community, pk=value).select_related("user").first()
+            assignee = person.user if person else None
+        if assignee is None:
+            raise TransitionError("nobody to assign", reason="assign", state=instance.state)
+        FlowInstance.objects.filter(pk=instance.pk).update(assignee=assignee)
+        instance.assignee = assignee
+    elif kind == "set":
+        changed = {**data, **spec}
+        Submission.objects.filter(pk=submission.pk).update(data=changed)
+        submission.data = changed
+    elif kind in ("claim_post", "release_post"):
+        person = person_of(submission.submitter, community, create=True)
+        unit = OrgUnit.objects.get(community=community, key=_value(spec["unit"], data, inputs))
+        post = _value(spec["post"], data, inputs)
+        if kind == "claim_post":
+            org.claim_post(person=person, post=post, unit=unit, submission=submission)
+        else:
+            org.release_post(person=person, post=post, unit=unit)
+    elif kind == "register_member":
+        person = person_of(submission.submitter, community, create=True)
+        unit = OrgUnit.objects.get(community=community, key=_value(spec["unit"], data, inputs))
+        teams = _value(spec["teams"], data, inputs) if spec.get("teams") else []
+        org.register_member(person=person, unit=unit, teams=teams or [], submission=submission)
+    elif kind == "register_unit":
+        unit = submission.unit or OrgUnit.objects.filter(community=community, depth=1).first()
+        org.register_unit(community=community, organisation=str(_value(spec["organisation"], data, inputs)),
+                          unit=unit, submission=submission)
+    elif kind == "reserve_stock":
+        person = person_of(submission.submitter, community, create=True)
+        quantity = _value(spec["quantity"], data, inputs) if spec.get("quantity") else 1
+        points.redeem(person=person, item_key=_value(spec["item"], data, inputs), quantity=quantity or 1,
+                      user=user, submission=submission)
+    elif kind in ("hand_out", "release_stock"):
+        from engine.models import Redemption
+
+        redemption = Redemption.objects.filter(submission=submission, status=Redemption.Status.RESERVED).first()
+        if redemption is not None:
+            (points.hand_out if kind == "hand_out" else points.cancel)(redemption, user=user)
+    elif kind in ("publish_announcement", "publish_honour", "publish_notice"):
+        transaction.on_commit(lambda: publication_requested.send(sender=FlowInstance, instance=instance, kind=kind,
+                                                                 spec=spec))
+    elif kind == "timer":
+        _schedule(instance, spec, now)
+    elif kind == "cancel_timers":
+        Timer.objects.filter(instance=instance, state=spec["state"], fired_at__isnull=True).update(cancelled=True)
+    elif kind == "finish":
+        FlowInstance.objects.filter(pk=instance.pk).update(finished_at=now, due_at=None)
+    # "open_vote" and "countersigned" need nothing beyond the audit event already written
+
+
+def _schedule(instance, spec, now):
+    due = deadline(now, spec["after"])
+    Timer.objects.create(instance=instance, state=spec["state"], transition=spec.get("transition", ""),
+                         close_vote=bool(spec.get("close_vote")), due_at=due)
+    if spec.get("transition") or spec.get("close_vote"):
+        FlowInstance.objects.filter(pk=instance.pk).update(due_at=due)
+    from .tasks import fire_timers
+
+    transaction.on_commit(lambda: _enqueue(fire_timers, due))
+
+
+def _enqueue(task, due):
+    from django.tasks import task_backends
+
+    backend = task_backends["default"]
+    if getattr(backend, "supports_defer", False):
+        task.using(run_after=due).enqueue()
+    # Backends that cannot defer (tests, immediate) rely on `manage.py fire_timers`, which the
+    # worker host runs every minute; firing twice is harmless (see fire_due_timers).
+
+
+# ---------------------------------------------------------------- timers and votes
+
+
+def fire_due_timers(now=None) -> int:
+    """Take every timer transition (and close every vote) that is due. Each fires once: the
+    timer row is claimed with a conditional update in the transition's own transaction."""
+    now = now or timezone.now()
+    fired = 0
+    for timer in Timer.objects.filter(fired_at__isnull=True, cancelled=False, due_at__lte=now).order_by("due_at"):
+        try:
+            with transaction.atomic():
+                if not Timer.objects.filter(pk=timer.pk, fired_at__isnull=True).update(fired_at=now):
+                    continue
+                instance = FlowInstance.objects.get(pk=timer.instance_id)
+                if instance.state != timer.state:
+                    continue  # the item left the state before the deadline
+                if timer.close_vote:
+                    close_vote(instance)
+                else:
+                    take(instance_id=instance.pk, name=timer.transition, timer=True)
+                fired += 1
+        except TransitionError:
+            continue
+    return fired
+
+
+def electorate(instance, state) -> list[Person]:
+    vote = compiled(instance).states[state].vote
+    facts_units = facts_for(None, instance).item_units
+    units_by_key = dict(OrgUnit.objects.filter(community=instance.community).values_list("key", "path"))
+    voters = []
+    for holder in RoleAssignment.objects.filter(community=instance.community, role=vote.electorate.role
+                                                ).select_related("unit", "person"):
+        facts = core.Facts(roles=frozenset({(holder.role, holder.unit.path)}), item_units=facts_units,
+                           units_by_key=units_by_key)
+        if core.role_matches(vote.electorate, facts) and holder.person not in voters:
+            voters.append(holder.person)
+    return voters
+
+
+def cast_ballot(instance, *, voter: Person, option: str, paper=False, proxy: Person | None = None, entered_by=None,
+                now=None) -> Ballot:
+    """One ballot per voter while the vote is open; paper ballots and proxies are entered by staff."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        instance = FlowInstance.objects.select_for_update().get(pk=instance.pk)
+        state = compiled(instance).states.get(instance.state)
+        if state is None or state.vote is None:
+            raise TransitionConflict("no vote is open on this item", reason="no_vote", state=instance.state)
+        window_end = deadline(instance.entered_at, state.vote.window)
+        if now >= window_end:
+            raise TransitionConflict("the vote has closed", reason="vote_closed", state=instance.state)
+        if option not in state.vote.options:
+            raise TransitionError(f"unknown option {option!r}", reason="option", state=instance.state)
+        if voter not in electorate(instance, instance.state):
+            raise TransitionNotAllowed("not in the electorate", reason="not_actor", state=instance.state)
+        if (paper or proxy) and not state.vote.paper_ballots and paper:
+            raise TransitionNotAllowed("paper ballots are not taken", reason="paper", state=instance.state)
+        if proxy is not None:
+            held = Ballot.objects.filter(instance=instance, state=instance.state, proxy=proxy).count()
+            if held >= state.vote.max_proxies:
+                raise TransitionNotAllowed("too many proxies", reason="proxy", state=instance.state)
+        if Ballot.objects.filter(instance=instance, state=instance.state, voter=voter).exists():
+            raise TransitionConflict("already voted", reason="voted", state=instance.state)
+        return Ballot.objects.create(instance=instance, state=instance.state, voter=voter, option=option,
+                                     paper=paper, proxy=proxy, entered_by=entered_by)
+
+
+def close_vote(instance) -> core.Tally:
+    flow = compiled(instance)
+    state = flow.states[instance.state]
+    ballots = list(Ballot.objects.filter(instance=instance, state=instance.state).values_list("option", flat=True))
+    result = core.tally(state.vote, ballots, len(electorate(instance, instance.state)))
+    name = core.vote_outcome_transition(state, result)
+    take(instance_id=instance.pk, name=name, vote=True)
+    AuditEvent.objects.create(community=instance.community, instance=instance, actor_kind="vote",
+                              transition=f"tally:{name}", from_state=state.name, data={
+                                  "electorate": result.electorate, "cast": result.cast, "counts": result.counts,
+                                  "outcome": result.outcome, "paper": Ballot.objects.filter(
+                                      instance=instance, state=state.name, paper=True).count()})
+    return result
+
+
+def overdue(queryset, now=None):
+    return queryset.filter(finished_at__isnull=True, due_at__lt=now or timezone.now())
+
+
+_ = datetime

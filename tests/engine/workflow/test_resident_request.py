@@ -1,0 +1,175 @@
+"""The five-step resident request (民情直通车) end to end with the right people at each step:
+collection, analysis, dispatch, handling with a deadline in working days, feedback and rating —
+a bad rating reopens, the timer escalates across the National Day holiday, points are paid once."""
+
+import datetime
+import io
+import threading
+
+import pytest
+import time_machine
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.db import close_old_connections, connection
+from rest_framework.test import APIClient
+
+from engine.models import (AuditEvent, Community, Definition, FlowInstance, LedgerEntry, Notification, OrgUnit,
+                           Person, RoleAssignment, Timer)
+from engine.services.submissions import submit
+from engine.workflow import adapter
+
+TZ = datetime.timezone(datetime.timedelta(hours=8))
+
+
+def build():
+    call_command("load_definitions", "workflows_yaml/kaiyuan", "workflows_yaml/minyue", "forms_schemas/minyue",
+                 stdout=io.StringIO())
+    community = Community.objects.get(slug="minyue")
+    User = get_user_model()
+    grid = OrgUnit.objects.filter(community=community, level="grid").order_by("path").first()
+    other_grid = OrgUnit.objects.filter(community=community, level="grid").order_by("path")[1]
+    root = OrgUnit.objects.get(community=community, depth=1)
+    people = {}
+
+    def make(key, role=None, unit=None):
+        user = User.objects.create_user(key, password="x" * 12, first_name=key)
+        person = Person.objects.create(community=community, user=user, name=key, unit=unit or grid)
+        if role:
+            RoleAssignment.objects.create(community=community, person=person, role=role, unit=unit)
+        people[key] = user
+        return person
+
+    make("resident", "resident", grid)
+    make("leader", "grid_leader", grid)
+    make("other_leader", "grid_leader", other_grid)
+    make("secretary", "community_secretary", root)
+    handler = make("handler", "member", grid.get_parent())
+    form = Definition.objects.get(community=community, kind="form", key="resident-request")
+    data = {"category": "facilities", "subject": "楼道灯坏了", "details": "3号楼2单元楼道灯坏了一个星期",
+            "urgency": "normal", "address": {"unit": grid.key}, "contact_name": "张明", "contact_preference": "visit"}
+    submission = submit(form=form, data=data, user=people["resident"]).submission
+    return community, people, handler, submission
+
+
+@pytest.fixture
+def world(db):
+    return build()
+
+
+def act(user, submission, transition, data=None, comment="", version=None):
+    client = APIClient()
+    client.force_authenticate(user)
+    body = {"transition": transition, "comment": comment, "data": data or {}}
+    if version is not None:
+        body["version"] = version
+    return client.post(f"/api/v1/submissions/{submission.pk}/transitions/", body, format="json")
+
+
+def test_a_submission_starts_its_flow(world):
+    community, people, handler, submission = world
+    instance = FlowInstance.objects.get(submission=submission)
+    assert instance.state == "collected" and instance.flow.key == "resident-request"
+    assert instance.flow_version == instance.flow.live_version
+    assert AuditEvent.objects.filter(instance=instance, transition="submit").count() == 1
+
+
+def test_the_whole_journey_with_a_reopening_and_points_paid_once(world):
+    community, people, handler, submission = world
+    # the resident cannot analyse; the grid leader of another grid cannot either
+    assert act(people["resident"], submission, "analyse").status_code == 403
+    assert act(people["other_leader"], submission, "analyse").status_code == 404  # not even visible to them
+    missing = act(people["leader"], submission, "analyse", {})
+    assert missing.status_code == 400 and set(missing.json()["errors"]) == {"/analysis", "/handling_level"}
+    choices = Definition.objects.get(community=community, key="resident-request", kind="flow").live_version.data
+    level = next(t for t in choices["transitions"] if t["name"] == "analyse")["input"]["handling_level"]["choices"][0]
+    ok = act(people["leader"], submission, "analyse", {"analysis": "情况属实", "handling_level": level})
+    assert ok.status_code == 200 and ok.json()["state"] == "analysed"
+    # dispatch to a member, who is told
+    dispatched = act(people["secretary"], submission, "dispatch", {"assignee": handler.pk})
+    assert dispatched.json()["state"] == "in_progress"
+    instance = FlowInstance.objects.get(submission=submission)
+    assert instance.assignee == people["handler"] and instance.due_at is not None
+    assert Notification.objects.filter(user=people["handler"]).exists()
+    # resolving needs a comment; then the handler earns the rule's points
+    assert act(people["handler"], submission, "resolve").status_code == 400
+    assert act(people["handler"], submission, "resolve", comment="已更换灯泡").json()["state"] == "feedback"
+    assert LedgerEntry.objects.filter(person=handler, rule="resolve_request").count() == 1
+    # a bad rating cannot close it, and reopens it
+    bad = {"resolved": False, "rating": 1, "comment": "灯还是不亮"}
+    refused = act(people["resident"], submission, "rate", bad)
+    assert refused.status_code == 400 and refused.json()["reason"] == "guard"
+    assert act(people["resident"], submission, "reopen", bad).json()["state"] == "in_progress"
+    assert act(people["handler"], submission, "resolve", comment="重新修好").json()["state"] == "feedback"
+    assert LedgerEntry.objects.filter(person=handler, rule="resolve_request").count() == 2  # once per resolution
+    closed = act(people["resident"], submission, "rate", {"resolved": True, "rating": 5})
+    assert closed.json()["state"] == "closed"
+    instance.refresh_from_db()
+    assert instance.finished_at is not None
+    # the history says who did what, and a closed item offers nothing more
+    client = APIClient()
+    client.force_authenticate(people["resident"])
+    detail = client.get(f"/api/v1/submissions/{submission.pk}/").json()
+    assert [h["transition"] for h in detail["history"]] == [
+        "submit", "analyse", "dispatch", "resolve", "reopen", "resolve", "rate"]
+    assert detail["transitions"] == [] and detail["state"] == "closed"
+    assert act(people["resident"], submission, "reopen", bad).status_code == 409  # wrong state, not forbidden
+
+
+def test_the_inbox_lists_what_each_person_must_act_on(world):
+    community, people, handler, submission = world
+    client = APIClient()
+    client.force_authenticate(people["leader"])
+    inbox = client.get("/api/v1/tasks/").json()
+    assert [(i["reference"], i["transitions"]) for i in inbox] == [(submission.reference, ["analyse", "decline"])]
+    client.force_authenticate(people["other_leader"])
+    assert client.get("/api/v1/tasks/").json() == []
+
+
+def test_the_deadline_escalates_by_timer_across_national_day(world):
+    community, people, handler, submission = world
+    act(people["leader"], submission, "analyse", {"analysis": "属实", "handling_level": "community"})
+    with time_machine.travel(datetime.datetime(2026, 9, 29, 10, 0, tzinfo=TZ), tick=False):
+        act(people["secretary"], submission, "dispatch", {"assignee": handler.pk})
+    instance = FlowInstance.objects.get(submission=submission)
+    # 5 working days from 9-29: 9-30, (holiday 10-1..10-7), 10-8, 10-9, 10-10 (make-up Saturday), 10-12
+    assert instance.due_at == datetime.datetime(2026, 10, 12, 10, 0, tzinfo=TZ)
+    assert adapter.fire_due_timers(now=datetime.datetime(2026, 10, 9, 12, 0, tzinfo=TZ)) == 0
+    assert adapter.fire_due_timers(now=datetime.datetime(2026, 10, 12, 10, 1, tzinfo=TZ)) == 1
+    instance.refresh_from_db()
+    assert instance.state == "escalated"
+    assert AuditEvent.objects.filter(instance=instance, transition="escalate", actor_kind="timer").count() == 1
+    assert adapter.fire_due_timers(now=datetime.datetime(2026, 10, 13, tzinfo=TZ)) == 0  # fires once
+    assert Timer.objects.filter(instance=instance, transition="escalate").exclude(fired_at=None).count() == 1
+
+
+def test_a_stale_version_gets_409_with_the_current_state(world):
+    community, people, handler, submission = world
+    version = FlowInstance.objects.get(submission=submission).version
+    act(people["leader"], submission, "analyse", {"analysis": "属实", "handling_level": "community"})
+    stale = act(people["resident"], submission, "withdraw", version=version)
+    assert stale.status_code == 409 and stale.json()["state"] == "analysed"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_twenty_people_taking_one_transition_at_once_one_succeeds():
+    community, people, handler, submission = build()
+    act(people["leader"], submission, "analyse", {"analysis": "属实", "handling_level": "community"})
+    act(people["secretary"], submission, "dispatch", {"assignee": handler.pk})
+    statuses, barrier = [], threading.Barrier(20)
+
+    def resolve():
+        try:
+            barrier.wait()
+            statuses.append(act(people["handler"], submission, "resolve", comment="办好了").status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=resolve) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    close_old_connections()
+    assert sorted(statuses) == [200] + [409] * 19
+    assert AuditEvent.objects.filter(transition="resolve").count() == 1
+    assert LedgerEntry.objects.filter(rule="resolve_request").count() == 1
