@@ -14,6 +14,7 @@ urlpatterns = [
     path("forms/<slug:community>/<slug:form>/files/", views.FileUpload.as_view(), name="upload"),
     path("submissions/<int:pk>/", views.SubmissionDetail.as_view(), name="submission"),
     path("submissions/<int:pk>/transitions/", views.SubmissionTransition.as_view(), name="transition"),
+    path("submissions/<int:pk>/ballots/", views.CastBallot.as_view(), name="ballot"),
     path("tasks/", views.Tasks.as_view(), name="tasks"),
     path("communities/<slug:community>/points/leaderboard/", views.Leaderboard.as_view(), name="leaderboard"),
     path("communities/<slug:community>/points/balance/", views.Balance.as_view(), name="balance"),

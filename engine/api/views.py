@@ -359,3 +359,38 @@ class Award(APIView):
         except points_service.PointsError as error:
             return Response({"errors": {"/points": [error.text(translation.get_language())]}}, status=400)
         return Response({"sequence": entry.sequence, "balance": entry.balance_after}, status=201)
+
+
+class CastBallot(APIView):
+    """Vote on an item in a vote step: `{"option"}` for oneself; staff enter paper ballots and
+    proxies with `{"option", "voter", "paper": true, "proxy"}` (person ids)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=inline_serializer("BallotRequest", {
+        "option": serializers.CharField(), "voter": serializers.IntegerField(required=False),
+        "paper": serializers.BooleanField(required=False), "proxy": serializers.IntegerField(required=False)}),
+        responses=OpenApiTypes.OBJECT)
+    def post(self, request, pk):
+        from engine.models import FlowInstance, Person
+        from engine.workflow import adapter
+
+        instance = get_object_or_404(FlowInstance.objects.select_related("community"), submission_id=pk)
+        body = request.data if isinstance(request.data, dict) else {}
+        community = instance.community
+        if body.get("voter") is not None or body.get("paper") or body.get("proxy") is not None:
+            if not policy.is_admin(request.user, community) and not policy.can_view_submission(
+                    request.user, instance.submission):
+                raise PermissionDenied()
+            voter = get_object_or_404(Person, community=community, pk=body.get("voter"))
+            proxy = Person.objects.filter(community=community, pk=body.get("proxy")).first() if body.get("proxy") else None
+            paper = bool(body.get("paper"))
+        else:
+            voter = get_object_or_404(Person, community=community, user=request.user)
+            proxy, paper = None, False
+        try:
+            ballot = adapter.cast_ballot(instance, voter=voter, option=str(body.get("option", "")), paper=paper,
+                                         proxy=proxy, entered_by=request.user)
+        except adapter.TransitionError as error:
+            return Response({"reason": error.reason, "state": error.state, "detail": str(error)}, status=error.status)
+        return Response({"option": ballot.option, "paper": ballot.paper}, status=201)

@@ -128,7 +128,8 @@ def submit(*, form, data, user, version=None, idempotency_key="", page=None, ses
         with transaction.atomic():
             submission = Submission.objects.create(
                 community=community, form=form, form_version=version, submitter=submitter, data=data,
-                idempotency_key=idempotency_key, page=page, language=language, unit=_unit_of(spec, data, community),
+                idempotency_key=idempotency_key, page=page, language=language,
+                unit=_unit_of(spec, data, community, user),
             )
             submission.reference = f"{spec.reference_prefix}{timezone.localdate():%Y%m%d}{submission.pk:06d}"
             submission.save(update_fields=["reference"])
@@ -147,14 +148,24 @@ def submit(*, form, data, user, version=None, idempotency_key="", page=None, ses
     return SubmitResult(submission, created=True)
 
 
-def _unit_of(spec, data, community):
+def _unit_of(spec, data, community, user):
     """The org unit the item belongs to: the value of the form's first unit field, if any."""
     from engine.models import OrgUnit
 
     for field, value, _ in _walk(spec.fields, data):
         if field.format == "unit" and isinstance(value, str):
             return OrgUnit.objects.filter(community=community, key=value).first()
-    return None
+    # a form without a place belongs where its submitter lives ("the submitter's unit")
+    return _submitter_unit(community, user)
+
+
+def _submitter_unit(community, user):
+    from engine.models import Person
+
+    if user is None or not user.is_authenticated:
+        return None
+    person = Person.objects.filter(community=community, user=user).select_related("unit").first()
+    return person.unit if person else None
 
 
 def _existing(community, key, user, form, data):

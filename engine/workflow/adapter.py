@@ -205,6 +205,7 @@ def take(*, instance_id, name, user=None, comment="", inputs=None, expected_vers
             from_state=outcome.source, to_state=outcome.target or "", comment=comment, data={"inputs": inputs})
         for index, (kind, spec) in enumerate(outcome.effects):
             _carry_out(instance, flow, kind, spec, user=user, inputs=inputs, now=now, event=event, index=index)
+        instance.refresh_from_db()  # effects (assignee, deadline, finish) were written with UPDATEs
     return instance
 
 
