@@ -253,7 +253,7 @@ class _Walker:
             self.problem("form.type_list", join_pointer(pointer, "type"), types=kind)
             return
         if kind is None:
-            kind = _infer_type(node)
+            kind = infer_type(node)
         if kind not in TYPES:
             self.problem("form.unknown_type", join_pointer(pointer, "type"), type=kind,
                          suggestion=suggest(kind, TYPES))
@@ -287,7 +287,7 @@ class _Walker:
             resolved = self.resolve(items, items_pointer)
             if resolved is None:
                 return
-            item_type = resolved.get("type") or _infer_type(resolved)
+            item_type = resolved.get("type") or infer_type(resolved)
             if item_type == "object":
                 self.walk_object(resolved, items_pointer, path)
                 self.check_keywords(resolved, items_pointer, FIELD_KEYWORDS)
@@ -454,7 +454,8 @@ def _rebase_refs(node, shared_name):
     return node
 
 
-def _infer_type(node):
+def infer_type(node):
+    """A field's type from its fixed values when it names none (an enum of strings is a string)."""
     values = [node["const"]] if "const" in node else node.get("enum") or [
         o.get("const") for o in node.get("oneOf", node.get("anyOf", [])) if isinstance(o, dict)]
     for value in values:

@@ -19,6 +19,22 @@ class LinliError(Exception):
     """Base of every error Linli reports to a person."""
 
 
+class PersonError(LinliError):
+    """A refusal a person acts on (sold out, post full…): a message template in Chinese and English.
+
+    Subclasses set `zh` and `en`; the keyword arguments fill them in."""
+
+    code = ""
+    zh = en = ""
+
+    def __init__(self, **params):
+        self.params = params
+        super().__init__(self.en.format(**params))
+
+    def text(self, language=DEFAULT_LANGUAGE):
+        return (self.zh if language.lower().startswith("zh") else self.en).format(**self.params)
+
+
 class DefinitionError(LinliError):
     """An author's mistake in a definition file; carries every problem found."""
 

@@ -18,6 +18,8 @@ from jsonschema import Draft202012Validator, ValidationError, validators
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from engine.definitions.forms import infer_type
+
 from .formats import FORMAT_CHECKER
 
 BASE_URI = "file:///linli/forms/"
@@ -247,7 +249,7 @@ class _Builder:
 
     def field(self, name, node, path, required, base=None) -> FieldSpec:
         node, base = self.resolve(node, base)
-        kind = node.get("type") or _infer_type(node)
+        kind = node.get("type") or (infer_type(node) or "string")
         fmt = node.get("format", "")
         ui = dict(self.ui_fields.get(".".join(path), {}))
         choices = _choices(node)
@@ -258,7 +260,7 @@ class _Builder:
                              for k, v in node.get("properties", {}).items())
         elif kind == "array":
             items, item_base = self.resolve(node.get("items", {}), base)
-            item_type = items.get("type") or _infer_type(items)
+            item_type = items.get("type") or (infer_type(items) or "string")
             if item_type == "object":
                 item = self.field("item", items, path, False, item_base)
             else:
@@ -293,21 +295,6 @@ class _Builder:
         if kind == "string" and node.get("maxLength", 0) > 200:
             return "textarea"
         return _DEFAULT_WIDGETS.get((kind, fmt), "text")
-
-
-def _infer_type(node):
-    values = [node["const"]] if "const" in node else node.get("enum") or [
-        o.get("const") for o in node.get("oneOf", node.get("anyOf", [])) if isinstance(o, dict)]
-    for value in values:
-        if isinstance(value, bool):
-            return "boolean"
-        if isinstance(value, int):
-            return "integer"
-        if isinstance(value, float):
-            return "number"
-        if isinstance(value, str):
-            return "string"
-    return "string"
 
 
 def _choices(node):

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from engine.definitions.problems import LinliError
+from engine.definitions.problems import PersonError
 from engine.forms.spec import text
 from engine.models import Definition, OrgUnit, PostAssignment, Registration, StoreItem
 
@@ -80,15 +80,9 @@ def units_within(unit: OrgUnit):
 
 # ---------------------------------------------------------------- posts and registration
 
-class OrgError(LinliError):
-    zh = en = ""
+class OrgError(PersonError):
+    """Org refusals (posts, registration), in words a member acts on."""
 
-    def __init__(self, **params):
-        self.params = params
-        super().__init__(self.en.format(**params))
-
-    def text(self, language="zh-hans"):
-        return (self.zh if language.startswith("zh") else self.en).format(**self.params)
 
 
 class UnknownPost(OrgError):

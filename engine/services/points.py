@@ -16,23 +16,16 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
-from engine.definitions.problems import LinliError
+from engine.definitions.problems import PersonError
 from engine.models import Community, Definition, LedgerEntry, LedgerHead, Person, Redemption, StoreItem
 from engine.points.core import entry_hash, first_broken_link, period_bounds, rule_allows, window_open
 
 STORE_CATEGORY = "_store"  # redemptions and refunds: spending, not earning; leaderboards leave them out
 
 
-class PointsError(LinliError):
-    code = "points"
-    zh = en = ""
+class PointsError(PersonError):
+    """Points refusals, in words a resident acts on."""
 
-    def __init__(self, **params):
-        self.params = params
-        super().__init__(self.en.format(**params))
-
-    def text(self, language="zh-hans"):
-        return (self.zh if language.startswith("zh") else self.en).format(**self.params)
 
 
 class InsufficientPoints(PointsError):
