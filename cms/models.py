@@ -6,8 +6,9 @@ from django.template.response import TemplateResponse
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.forms import WagtailAdminPageForm
-from wagtail.admin.panels import FieldPanel
-from wagtail.contrib.forms.models import FormMixin
+from modelcluster.fields import ParentalKey
+from wagtail.admin.panels import FieldPanel, InlinePanel
+from wagtail.contrib.forms.models import AbstractForm, AbstractFormField, FormMixin
 from wagtail.fields import RichTextField
 from wagtail.models import Page
 
@@ -130,3 +131,27 @@ class LinliFormPage(FormMixin, Page):
         spec = form_spec(self.form.live_version)
         return [("submit_time", _("Submission date")), ("reference", _("reference number"))] + [
             (f.name, text(f.title, language)) for f in spec.fields]
+
+
+class SimpleFormField(AbstractFormField):
+    page = ParentalKey("SimpleFormPage", on_delete=models.CASCADE, related_name="form_fields")
+
+
+class SimpleFormPage(AbstractForm):
+    """Wagtail's own form builder: a plain contact form an editor puts together in the admin.
+
+    No schema, no flow, no reference number: submissions are Wagtail FormSubmissions (Forms in
+    the admin menu). Use a Linli form page when the form starts a flow or needs validation rules.
+    """
+
+    intro = RichTextField(_("introduction"), blank=True, features=["bold", "italic", "link", "ol", "ul"])
+    thank_you = RichTextField(_("thank-you message"), blank=True, features=["bold", "italic", "link"])
+
+    template = "cms/simple_form_page.html"
+    landing_page_template = "cms/simple_form_page_landing.html"
+    content_panels = AbstractForm.content_panels + [
+        FieldPanel("intro"), InlinePanel("form_fields", label=_("form fields")), FieldPanel("thank_you")]
+
+    class Meta:
+        verbose_name = _("simple form page")
+        verbose_name_plural = _("simple form pages")

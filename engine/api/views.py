@@ -394,3 +394,49 @@ class CastBallot(APIView):
         except adapter.TransitionError as error:
             return Response({"reason": error.reason, "state": error.state, "detail": str(error)}, status=error.status)
         return Response({"option": ballot.option, "paper": ballot.paper}, status=201)
+
+
+class Reassign(APIView):
+    """Hand an item to someone else (`{"person", "comment"}`): admins, whoever may assign from
+    the current state, or the assignee delegating."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=inline_serializer("ReassignRequest", {"person": serializers.IntegerField(),
+                                                                 "comment": serializers.CharField(required=False)}),
+                   responses=OpenApiTypes.OBJECT)
+    def post(self, request, pk):
+        from engine.models import FlowInstance, Person
+        from engine.workflow import adapter
+
+        submission = get_object_or_404(policy.visible_submissions(request.user, Submission.objects.all()), pk=pk)
+        instance = get_object_or_404(FlowInstance, submission=submission)
+        person = Person.objects.filter(community=instance.community, pk=request.data.get("person")).first()
+        if person is None:
+            return Response({"errors": {"/person": ["本社区没有这个人"]}}, status=400)
+        try:
+            instance = adapter.reassign(instance=instance, person=person, user=request.user,
+                                        comment=str(request.data.get("comment", "")))
+        except adapter.TransitionError as error:
+            return Response({"reason": error.reason, "state": error.state, "detail": str(error)}, status=error.status)
+        return Response({"id": submission.pk, "state": instance.state, "version": instance.version})
+
+
+class Comment(APIView):
+    """Add a comment to an item's history (anyone who can see the item)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=inline_serializer("CommentRequest", {"comment": serializers.CharField()}),
+                   responses=OpenApiTypes.OBJECT)
+    def post(self, request, pk):
+        from engine.models import FlowInstance
+        from engine.workflow import adapter
+
+        submission = get_object_or_404(policy.visible_submissions(request.user, Submission.objects.all()), pk=pk)
+        instance = get_object_or_404(FlowInstance, submission=submission)
+        try:
+            event = adapter.add_comment(instance=instance, user=request.user, text=str(request.data.get("comment", "")))
+        except adapter.TransitionError as error:
+            return Response({"errors": as_messages(error.errors, translation.get_language())}, status=400)
+        return Response({"time": event.created_at, "comment": event.comment}, status=201)

@@ -69,6 +69,7 @@ class Timer(models.Model):
     state = models.SlugField(max_length=64)
     transition = models.SlugField(max_length=64, blank=True)
     close_vote = models.BooleanField(default=False)
+    reminder = models.JSONField(null=True, blank=True)  # {"to": recipients, "message": text}: remind, don't move
     due_at = models.DateTimeField(db_index=True)
     fired_at = models.DateTimeField(null=True, blank=True)
     cancelled = models.BooleanField(default=False)

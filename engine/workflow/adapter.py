@@ -23,7 +23,7 @@ from engine.models import (AuditEvent, Ballot, Definition, FlowInstance, Notific
                            RoleAssignment, Submission, Timer)
 
 from . import core
-from .calendar import deadline
+from .calendar import before, deadline
 
 # Sent on commit when a flow asks for something to be published (an announcement, a public
 # notice, an honour-roll entry): (sender=FlowInstance, instance, kind, spec). The publishing
@@ -130,17 +130,9 @@ def start(submission: Submission):
 
 def _enter_state(instance, flow, name, now):
     """Clocks of a state entered without a transition (the start state)."""
-    state = flow.states[name]
-    effects = []
-    if state.due is not None:
-        effects.append(("timer", {"after": state.due, "transition": state.on_timeout, "state": name}))
-    if state.notice:
-        effects.append(("timer", {"after": core.parse_duration(state.notice["period"]),
-                                  "transition": state.notice["on_silence"], "state": name}))
-    if state.vote is not None:
-        effects.append(("timer", {"after": state.vote.window, "transition": "", "close_vote": True, "state": name}))
-    for kind, spec in effects:
-        _schedule(instance, spec, now)
+    for kind, spec in core.clocks(flow.states[name]):
+        if kind == "timer":
+            _schedule(instance, spec, now)
 
 
 # ---------------------------------------------------------------- taking a transition
@@ -355,10 +347,14 @@ def _carry_out(instance, flow, kind, spec, *, user, inputs, now, event, index):
 
 def _schedule(instance, spec, now):
     due = deadline(now, spec["after"])
-    Timer.objects.create(instance=instance, state=spec["state"], transition=spec.get("transition", ""),
-                         close_vote=bool(spec.get("close_vote")), due_at=due)
-    if spec.get("transition") or spec.get("close_vote"):
-        FlowInstance.objects.filter(pk=instance.pk).update(due_at=due)
+    if spec.get("reminder"):
+        Timer.objects.create(instance=instance, state=spec["state"], reminder=spec["reminder"],
+                             due_at=max(now, before(due, spec["remind_before"])))
+    else:
+        Timer.objects.create(instance=instance, state=spec["state"], transition=spec.get("transition", ""),
+                             close_vote=bool(spec.get("close_vote")), due_at=due)
+        if spec.get("transition") or spec.get("close_vote"):
+            FlowInstance.objects.filter(pk=instance.pk).update(due_at=due)
     from .tasks import fire_timers
 
     transaction.on_commit(lambda: _enqueue(fire_timers, due))
@@ -390,7 +386,9 @@ def fire_due_timers(now=None) -> int:
                 instance = FlowInstance.objects.get(pk=timer.instance_id)
                 if instance.state != timer.state:
                     continue  # the item left the state before the deadline
-                if timer.close_vote:
+                if timer.reminder:
+                    _remind(instance, timer.reminder)
+                elif timer.close_vote:
                     close_vote(instance)
                 else:
                     take(instance_id=instance.pk, name=timer.transition, timer=True)
@@ -398,6 +396,60 @@ def fire_due_timers(now=None) -> int:
         except TransitionError:
             continue
     return fired
+
+
+def _remind(instance, reminder):
+    message = reminder["message"] if isinstance(reminder["message"], str) else reminder["message"].get("zh-hans", "")
+    users = {u.pk: u for u in _recipients(instance, reminder["to"], None)}.values()
+    Notification.objects.bulk_create([Notification(user=u, community=instance.community, instance=instance,
+                                                   message=message[:500]) for u in users])
+
+
+# ---------------------------------------------------------------- reassigning and commenting
+
+
+def may_assign(user, instance) -> bool:
+    """Who may hand an item to someone else: the community's admins, whoever could take a step
+    from here that assigns, and the assignee themself (delegation)."""
+    from engine import policy
+
+    if not user.is_authenticated:
+        return False
+    if instance.assignee_id == user.pk or policy.is_admin(user, instance.community):
+        return True
+    flow = compiled(instance)
+    facts = facts_for(user, instance)
+    return any(any("assign" in action for action in t.actions) and core.actor_matches(t.actor, facts)
+               for t in flow.transitions.values() if instance.state in t.sources)
+
+
+def reassign(*, instance, person: Person, user, comment="") -> FlowInstance:
+    if person.user_id is None or person.community_id != instance.community_id:
+        raise TransitionError("this person has no account in the community", reason="assignee", state=instance.state)
+    with transaction.atomic():
+        locked = FlowInstance.objects.select_for_update().get(pk=instance.pk)
+        if locked.finished_at is not None:
+            raise TransitionConflict("the item is finished", reason="finished", state=locked.state)
+        if not may_assign(user, locked):
+            raise TransitionNotAllowed("may not reassign", reason="not_actor", state=locked.state)
+        previous = locked.assignee_id
+        FlowInstance.objects.filter(pk=locked.pk).update(assignee=person.user, version=F("version") + 1)
+        AuditEvent.objects.create(community=locked.community, instance=locked, actor=user, transition="reassign",
+                                  from_state=locked.state, to_state=locked.state, comment=comment,
+                                  data={"from": previous, "to": person.user_id})
+        Notification.objects.create(user=person.user, community=locked.community, instance=locked,
+                                    message=f"{locked.submission.reference} 已转交给您办理")
+        locked.refresh_from_db()
+    return locked
+
+
+def add_comment(*, instance, user, text) -> AuditEvent:
+    text = (text or "").strip()
+    if not text:
+        raise TransitionError("empty comment", reason="comment", state=instance.state,
+                              errors=[FieldError("/comment", "required", {"zh-hans": "请填写意见", "en": "Write a comment"})])
+    return AuditEvent.objects.create(community=instance.community, instance=instance, actor=user, transition="comment",
+                                     from_state=instance.state, to_state=instance.state, comment=text[:2000])
 
 
 def electorate(instance, state) -> list[Person]:

@@ -42,3 +42,15 @@ def deadline(start: datetime.datetime, duration: Duration) -> datetime.datetime:
     if duration.unit == "weeks":
         return start + datetime.timedelta(weeks=duration.count)
     return start + datetime.timedelta(days=duration.count)
+
+
+def before(moment: datetime.datetime, duration: Duration) -> datetime.datetime:
+    """The moment `duration` before `moment` (working days counted back on the same calendar)."""
+    if duration.unit == "working_days":
+        day, left = moment.date(), duration.count
+        while left:
+            day -= datetime.timedelta(days=1)
+            if is_workday(day):
+                left -= 1
+        return datetime.datetime.combine(day, moment.timetz())
+    return moment - (deadline(moment, duration) - moment)

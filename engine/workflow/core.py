@@ -63,6 +63,7 @@ class State:
     on_timeout: str = ""
     notice: dict | None = field(default=None, hash=False, compare=False)
     vote: Vote | None = None
+    remind: dict | None = field(default=None, hash=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -131,7 +132,8 @@ def compile_flow(data: dict) -> Flow:
                         max_proxies=v.get("proxies", {}).get("max_per_holder", 0))
         states[name] = State(name=name, title=spec["title"], final=bool(spec.get("final")),
                              due=parse_duration(spec["due"]) if "due" in spec else None,
-                             on_timeout=spec.get("on_timeout", ""), notice=spec.get("notice"), vote=vote)
+                             on_timeout=spec.get("on_timeout", ""), notice=spec.get("notice"), vote=vote,
+                             remind=spec.get("remind"))
     transitions = {}
     for spec in data["transitions"]:
         sources = spec["from"] if isinstance(spec["from"], list) else [spec["from"]]
@@ -308,8 +310,23 @@ def effects_of(flow: Flow, transition: Transition, source: str) -> tuple:
     effects = [(next(iter(action)), next(iter(action.values()))) for action in transition.actions]
     effects.append(("cancel_timers", {"state": source}))
     target = flow.states[transition.target]
+    effects.extend(clocks(target))
+    if target.final:
+        effects.append(("finish", {"state": target.name}))
+    return tuple(effects)
+
+
+def clocks(target: State) -> list:
+    """The timers a state starts when an item enters it: its deadline, a reminder before it,
+    the end of a public notice, the close of a vote."""
+    effects = []
     if target.due is not None:
         effects.append(("timer", {"after": target.due, "transition": target.on_timeout, "state": target.name}))
+        if target.remind:
+            effects.append(("timer", {"after": target.due, "remind_before": parse_duration(target.remind["before"]),
+                                      "reminder": {"to": target.remind.get("to", "assignee"),
+                                                   "message": target.remind.get("message", "")},
+                                      "state": target.name}))
     if target.notice:
         effects.append(("publish_notice", {"state": target.name, "title": target.notice.get("announcement", "")}))
         effects.append(("timer", {"after": parse_duration(target.notice["period"]),
@@ -318,9 +335,7 @@ def effects_of(flow: Flow, transition: Transition, source: str) -> tuple:
         effects.append(("open_vote", {"state": target.name}))
         effects.append(("timer", {"after": target.vote.window, "transition": "", "close_vote": True,
                                   "state": target.name}))
-    if target.final:
-        effects.append(("finish", {"state": target.name}))
-    return tuple(effects)
+    return effects
 
 
 # ---------------------------------------------------------------- votes

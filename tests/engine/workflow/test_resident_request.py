@@ -134,6 +134,9 @@ def test_the_deadline_escalates_by_timer_across_national_day(world):
     # 5 working days from 9-29: 9-30, (holiday 10-1..10-7), 10-8, 10-9, 10-10 (make-up Saturday), 10-12
     assert instance.due_at == datetime.datetime(2026, 10, 12, 10, 0, tzinfo=TZ)
     assert adapter.fire_due_timers(now=datetime.datetime(2026, 10, 9, 12, 0, tzinfo=TZ)) == 0
+    # one working day before the deadline (10-10, the make-up Saturday) the handler is reminded
+    assert adapter.fire_due_timers(now=datetime.datetime(2026, 10, 10, 10, 1, tzinfo=TZ)) == 1
+    assert Notification.objects.filter(user=people["handler"], message__contains="明天到期").count() == 1
     assert adapter.fire_due_timers(now=datetime.datetime(2026, 10, 12, 10, 1, tzinfo=TZ)) == 1
     instance.refresh_from_db()
     assert instance.state == "escalated"
@@ -173,3 +176,28 @@ def test_twenty_people_taking_one_transition_at_once_one_succeeds():
     assert sorted(statuses) == [200] + [409] * 19
     assert AuditEvent.objects.filter(transition="resolve").count() == 1
     assert LedgerEntry.objects.filter(rule="resolve_request").count() == 1
+
+
+def test_reassignment_and_delegation_and_comments(world):
+    community, people, handler, submission = world
+    act(people["leader"], submission, "analyse", {"analysis": "属实", "handling_level": "community"})
+    act(people["secretary"], submission, "dispatch", {"assignee": handler.pk})
+    other = Person.objects.create(community=community, name="另一位党员",
+                                  user=get_user_model().objects.create_user("other", password="x" * 12))
+    client = APIClient()
+    client.force_authenticate(people["resident"])
+    assert client.post(f"/api/v1/submissions/{submission.pk}/assignee/", {"person": other.pk},
+                       format="json").status_code == 403
+    client.force_authenticate(people["handler"])  # the assignee delegates
+    moved = client.post(f"/api/v1/submissions/{submission.pk}/assignee/", {"person": other.pk, "comment": "出差"},
+                        format="json")
+    assert moved.status_code == 200
+    assert FlowInstance.objects.get(submission=submission).assignee.username == "other"
+    assert act(people["handler"], submission, "resolve", comment="x").status_code == 404  # no longer theirs to see
+    client.force_authenticate(people["resident"])
+    assert client.post(f"/api/v1/submissions/{submission.pk}/comments/", {"comment": " "},
+                       format="json").status_code == 400
+    assert client.post(f"/api/v1/submissions/{submission.pk}/comments/", {"comment": "请尽快"},
+                       format="json").status_code == 201
+    history = client.get(f"/api/v1/submissions/{submission.pk}/").json()["history"]
+    assert [h["transition"] for h in history][-2:] == ["reassign", "comment"]
