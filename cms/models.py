@@ -77,25 +77,36 @@ class LinliFormPage(FormMixin, Page):
         return self.pinned_version or self.form.live_version
 
     def serve(self, request, *args, **kwargs):
+        from engine.forms.registry import form_spec
+        from engine.models import Definition
         from engine.services.drafts import changes_since, draft_for
 
-        from .wizard import FormWizard
+        from .wizard import FormWizard, serve_single_step
 
+        # one query for the form, its community and live version (without the heavy content)
+        self.form = (Definition.objects.select_related("community", "live_version")
+                     .defer("live_version__source").get(pk=self.form_id))
         language = translation.get_language() or "zh-hans"
-        session_key = f"linli_form_{self.pk}_version"
         version = self.version()
+        if (len(form_spec(version).steps) == 1 and not request.user.is_authenticated
+                and not request.GET.get("resume")):
+            # a one-step form for a visitor: no wizard, no session — a signed token carries the
+            # version and the idempotency key between the page and its POST
+            return serve_single_step(request, self, version, language)
+        session_key = f"linli_form_{self.pk}_version"
         draft = None
         if request.method == "GET" and request.GET.get("resume"):
             draft = draft_for(request.user, self.form)
             if draft is not None:
                 version = draft.form_version
                 request.session[f"linli_form_{self.pk}_v{version.pk}"] = draft.data.get("wizard", {})
-        elif request.method == "POST" and request.session.get(session_key):
+        elif request.method == "POST" and request.session.get(session_key) not in (None, version.pk):
             from engine.models import DefinitionVersion
 
             version = DefinitionVersion.objects.filter(pk=request.session[session_key], definition=self.form).first() \
                 or version
-        request.session[session_key] = version.pk
+        if request.session.get(session_key) != version.pk:
+            request.session[session_key] = version.pk
         view = FormWizard.for_page(self, version, language)
         if draft is not None:
             return view(request, resume=True, changes=changes_since(version, self.version(), language))

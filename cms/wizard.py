@@ -210,3 +210,78 @@ def _answers_for_browser(spec, step, previous):
     (urgent on step one makes the mobile on step two required)."""
     tested = {name for condition in spec.conditions for name, _ in condition.tests}
     return {name: previous[name] for name in sorted(tested - set(step.fields)) if name in previous}
+
+
+# ---------------------------------------------------------------- one step, no session
+
+TOKEN_SALT = "linli.form-token"
+TOKEN_MAX_AGE = 24 * 3600
+
+
+def serve_single_step(request, page, version, language):
+    """A one-step form for a visitor who is not signed in. GET writes nothing; the page carries
+    a signed token naming the version and an idempotency key, so a double click or a retried
+    POST stores one submission, and a form opened before a new version was published is
+    finished on the version it showed."""
+    from django.core import signing
+    from django.template.response import TemplateResponse
+
+    from engine.models import DefinitionVersion
+
+    token = request.POST.get("linli_token", "") if request.method == "POST" else ""
+    key = None
+    if token:
+        try:
+            claims = signing.loads(token, salt=TOKEN_SALT, max_age=TOKEN_MAX_AGE)
+        except signing.BadSignature:
+            claims = None
+        if claims and claims.get("p") == page.pk:
+            key = claims["k"]
+            if claims["v"] != version.pk:
+                version = DefinitionVersion.objects.filter(pk=claims["v"], definition_id=page.form_id).first() or version
+    spec = form_spec(version)
+    if not policy.can_submit(request.user, spec, page.form.community):
+        return redirect_to_login(request.get_full_path())
+    step = spec.steps[0]
+    form_class_ = dict(form_list_for(page.form.community, version, language))[step.key]
+
+    def store(upload):
+        if not request.session.session_key:
+            request.session.save()  # only now: an anonymous upload belongs to this browser's session
+        try:
+            return store_upload(spec=spec, form=page.form, field_pointer=getattr(upload, "linli_pointer", ""),
+                                upload=upload,
+                                user=request.user, session_key=request.session.session_key or "").token
+        except UploadRefused as refused:
+            from django import forms
+
+            raise forms.ValidationError(refused.text(language), code=refused.code) from None
+
+    if request.method == "POST" and key:
+        for name in request.FILES:
+            for upload in request.FILES.getlist(name):
+                upload.linli_pointer = "/" + name.removeprefix(step.key + "-")
+        form = form_class_(request.POST, request.FILES, store=store, prefix=step.key)
+        if form.is_valid():
+            try:
+                result = submission_service.submit(
+                    form=page.form, version=version, data=form.instance, user=request.user, idempotency_key=key,
+                    page=page, session_key=request.session.session_key or "", language=language, key_is_secret=True)
+            except submission_service.SubmissionInvalid as invalid:
+                for error in invalid.errors:
+                    top = error.pointer.split("/")[1] if error.pointer.count("/") else ""
+                    if top in form.fields and top not in form.errors:
+                        form.add_error(top, error.text(language))
+            except submission_service.IdempotencyConflict:
+                raise PermissionDenied from None
+            else:
+                return page.render_landing_page(request, result.submission)
+    else:
+        form = form_class_(prefix=step.key)
+        key = uuid.uuid4().hex
+    token = signing.dumps({"p": page.pk, "v": version.pk, "k": key}, salt=TOKEN_SALT)
+    context = page.get_context(request)
+    context.update({"form": form, "spec": spec, "step": step, "step_number": 1, "step_count": 1, "progress": 0,
+                    "conditions": _conditions_for_browser(spec), "answers": {}, "can_save_draft": False,
+                    "linli_token": token})
+    return TemplateResponse(request, page.template, context)

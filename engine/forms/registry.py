@@ -44,17 +44,28 @@ _SPECS: dict[tuple, FormSpec] = {}
 _INDEXES: dict[int, object] = {}
 
 
+def _live_community_version(community):
+    """(version id, content hash) of the community's live file — one light query; the content
+    is loaded only when a cache does not hold it yet."""
+    from engine.models import Definition
+
+    row = (Definition.objects.filter(community=community, kind="community")
+           .values_list("live_version_id", "live_version__content_hash").first())
+    return row if row and row[0] is not None else None
+
+
 def community_index(community):
     """The names of a community's live definition (units, posts, items, teams...)."""
     from engine.models import Definition
 
-    record = Definition.objects.filter(community=community, kind="community").select_related("live_version").first()
-    if record is None or record.live_version is None:
+    key = _live_community_version(community)
+    if key is None:
         return None
-    version = record.live_version
-    key = (version.pk, version.content_hash)
     cached = _INDEXES.get(key)
     if cached is None:
+        from engine.models import DefinitionVersion
+
+        version = DefinitionVersion.objects.get(pk=key[0])
         doc = Document(version.source_path, version.data, "")
         cached, _ = index_community(doc, "_")
         _INDEXES[key] = cached
@@ -70,12 +81,14 @@ def community_choices(community, language="zh-hans") -> dict[str, list[tuple[str
 
     from .spec import text
 
-    record = Definition.objects.filter(community=community, kind="community").select_related("live_version").first()
-    if record is None or record.live_version is None:
+    live = _live_community_version(community)
+    if live is None:
         return {}
-    key = (record.live_version.pk, record.live_version.content_hash, language)
+    key = (*live, language)
     if key not in _CHOICES:
-        data = record.live_version.data
+        from engine.models import DefinitionVersion
+
+        data = DefinitionVersion.objects.get(pk=live[0]).data
         units = []
 
         def walk(nodes, depth):

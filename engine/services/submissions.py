@@ -81,7 +81,8 @@ def _walk(fields, data, pointer=""):
 def check_names_and_files(spec, data, community, user, session_key):
     """Errors for names the community does not have and for files that are not the person's."""
     errors, tokens = [], []
-    index = community_index(community)
+    named = [f for f, _, _ in _walk(spec.fields, data) if f.format in CHOICE_FORMATS]
+    index = community_index(community) if named else None  # most forms name nothing from community.yaml
     for field, value, pointer in _walk(spec.fields, data):
         if field.type == "array":
             continue
@@ -101,14 +102,18 @@ def check_names_and_files(spec, data, community, user, session_key):
     return errors, [t for _, t in tokens]
 
 
-def submit(*, form, data, user, version=None, idempotency_key="", page=None, session_key="", language="") -> SubmitResult:
+def submit(*, form, data, user, version=None, idempotency_key="", page=None, session_key="", language="",
+           key_is_secret=False) -> SubmitResult:
     """Submit `data` to the form Definition `form` (its live version unless `version` is given)."""
     version = version or form.live_version
     spec = form_spec(version)
     community = form.community
     if not policy.can_submit(user, spec, community):
         raise SubmissionNotAllowed(f"{user} may not submit {community.slug}/{form.key}")
-    if idempotency_key and not user.is_authenticated:
+    if idempotency_key and not user.is_authenticated and key_is_secret:
+        # a key the server issued and signed for this one form view: whoever holds it made it
+        idempotency_key = f"t:{idempotency_key}"[:64]
+    elif idempotency_key and not user.is_authenticated:
         # Anonymous people are told apart only by their session: scope the key to it, so one
         # visitor cannot replay another's key to learn their reference number. Without a
         # session a repeated key is refused (409) rather than answered.
@@ -174,7 +179,7 @@ def _existing(community, key, user, form, data):
     existing = Submission.objects.filter(community=community, idempotency_key=key).exclude(idempotency_key="").first()
     if existing is None:
         return None
-    same_person = existing.submitter_id == user.pk if user.is_authenticated else key.startswith("s:")
+    same_person = existing.submitter_id == user.pk if user.is_authenticated else key.startswith(("s:", "t:"))
     # A replay is the same request again; the key reused for another form or other data must
     # not answer with a submission that is not what was sent.
     if not same_person or existing.form_id != form.pk or existing.data != data:

@@ -59,12 +59,24 @@ def compiled(instance_or_version) -> core.Flow:
     return _FLOWS[key]
 
 
+_FORM_FLOWS: dict[tuple, dict] = {}
+
+
 def flow_for_form(form: Definition) -> Definition | None:
-    for record in Definition.objects.filter(community=form.community, kind="flow", live_version__isnull=False
-                                            ).select_related("live_version"):
-        if record.live_version.data.get("form") == form.key:
-            return record
-    return None
+    """The live flow whose `form:` is this form. The mapping is cached per set of live flow
+    versions of the community, so a request reads one light row per flow, not their content."""
+    rows = tuple(Definition.objects.filter(community_id=form.community_id, kind="flow", live_version__isnull=False)
+                 .order_by("pk").values_list("pk", "live_version_id", "live_version__content_hash"))
+    key = (form.community_id, rows)
+    if key not in _FORM_FLOWS:
+        if len(_FORM_FLOWS) > 512:
+            _FORM_FLOWS.clear()
+        mapping = {}
+        for record in Definition.objects.filter(pk__in=[r[0] for r in rows]).select_related("live_version"):
+            mapping.setdefault(record.live_version.data.get("form"), record.pk)
+        _FORM_FLOWS[key] = mapping
+    pk = _FORM_FLOWS[key].get(form.key)
+    return Definition.objects.select_related("live_version").get(pk=pk) if pk else None
 
 
 # ---------------------------------------------------------------- facts
