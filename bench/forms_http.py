@@ -18,7 +18,8 @@ threads with http.client, `--concurrency` connections at once, a new connection 
 contenders taking turns in slices of --slice requests (the order rotates every round):
   GET  — the form page for a new visitor (no cookies), `--requests` requests or `--seconds`;
   POST — a valid submission. Every POST needs its own form first (CSRF token and cookie; for
-         Linli the session cookie and the wizard's `<prefix>-current_step`): those GETs are made
+         Linli the page's signed `linli_token` — one-step forms for visitors keep no session —
+         or, for a multi-step form, the session and the wizard's `<prefix>-current_step`): those GETs are made
          before the timed phase, so only the POSTs are timed. A POST counts only if it returns
          the thank-you page; the rows stored are counted before and after and must match
          (for Linli: as many submissions, flow instances, audit events and timers).
@@ -386,6 +387,7 @@ def run_concurrently(jobs, concurrency, seconds):
 
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 STEP = re.compile(r'name="([^"]+-current_step)" value="([^"]*)"')
+TOKEN = re.compile(r'name="linli_token" value="([^"]+)"')
 
 
 class Contender:
@@ -407,9 +409,13 @@ class Contender:
             raise RuntimeError(f"{self.name}: GET {self.path} answered {status}")
         data = {"csrfmiddlewaretoken": CSRF.search(html).group(1), **self.fields}
         step = STEP.search(html)
+        token = TOKEN.search(html)
         if step:  # the wizard: its management form, and its step prefix on every field
             data[step.group(1)] = step.group(2)
             data = {(f"{step.group(2)}-{k}" if k in self.fields else k): v for k, v in data.items()}
+        elif token:  # Linli's one-step page for visitors: the signed token, and the step prefix
+            data = {(f"form-{k}" if k in self.fields else k): v for k, v in data.items()}
+            data["linli_token"] = token.group(1)
         return cookies, urllib.parse.urlencode(data)
 
     def post_job(self, port, prepared):

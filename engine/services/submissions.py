@@ -118,10 +118,12 @@ def submit(*, form, data, user, version=None, idempotency_key="", page=None, ses
         # visitor cannot replay another's key to learn their reference number. Without a
         # session a repeated key is refused (409) rather than answered.
         idempotency_key = f"s:{session_key}:{idempotency_key}"[:64] if session_key else f"x:{idempotency_key}"[:64]
-    if idempotency_key:
+    if idempotency_key and not key_is_secret:
         existing = _existing(community, idempotency_key, user, form, data)
         if existing is not None:
             return SubmitResult(existing, created=False)
+    # (a server-signed key is checked by the unique constraint alone: a replay fails the insert
+    # and finds the first submission below, which saves a query on every first submission)
     errors = validate(spec, data)
     tokens = []
     if not errors:

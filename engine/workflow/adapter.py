@@ -76,7 +76,11 @@ def flow_for_form(form: Definition) -> Definition | None:
             mapping.setdefault(record.live_version.data.get("form"), record.pk)
         _FORM_FLOWS[key] = mapping
     pk = _FORM_FLOWS[key].get(form.key)
-    return Definition.objects.select_related("live_version").get(pk=pk) if pk else None
+    if not pk:
+        return None
+    # the version's content is loaded only if its compiled flow is not cached yet
+    return Definition.objects.select_related("live_version").defer("live_version__content",
+                                                                   "live_version__source").get(pk=pk)
 
 
 # ---------------------------------------------------------------- facts
@@ -132,19 +136,16 @@ def start(submission: Submission):
         return None
     flow = compiled(record.live_version)
     now = timezone.now()
+    timers = [spec for kind, spec in core.clocks(flow.states[flow.start]) if kind == "timer"]
+    due = min((deadline(now, t["after"]) for t in timers if not t.get("reminder")), default=None)
     instance = FlowInstance.objects.create(community=submission.community, submission=submission, flow=record,
-                                           flow_version=record.live_version, state=flow.start, entered_at=now)
+                                           flow_version=record.live_version, state=flow.start, entered_at=now,
+                                           due_at=due)
     AuditEvent.objects.create(community=submission.community, instance=instance, actor=submission.submitter,
                               transition="submit", to_state=flow.start)
-    _enter_state(instance, flow, flow.start, now)
+    for spec in timers:
+        _schedule(instance, spec, now, update_due=False)
     return instance
-
-
-def _enter_state(instance, flow, name, now):
-    """Clocks of a state entered without a transition (the start state)."""
-    for kind, spec in core.clocks(flow.states[name]):
-        if kind == "timer":
-            _schedule(instance, spec, now)
 
 
 # ---------------------------------------------------------------- taking a transition
@@ -357,7 +358,7 @@ def _carry_out(instance, flow, kind, spec, *, user, inputs, now, event, index):
     # "open_vote" and "countersigned" need nothing beyond the audit event already written
 
 
-def _schedule(instance, spec, now):
+def _schedule(instance, spec, now, update_due=True):
     due = deadline(now, spec["after"])
     if spec.get("reminder"):
         Timer.objects.create(instance=instance, state=spec["state"], reminder=spec["reminder"],
@@ -365,7 +366,7 @@ def _schedule(instance, spec, now):
     else:
         Timer.objects.create(instance=instance, state=spec["state"], transition=spec.get("transition", ""),
                              close_vote=bool(spec.get("close_vote")), due_at=due)
-        if spec.get("transition") or spec.get("close_vote"):
+        if update_due and (spec.get("transition") or spec.get("close_vote")):
             FlowInstance.objects.filter(pk=instance.pk).update(due_at=due)
     from .tasks import fire_timers
 
