@@ -184,14 +184,25 @@ _FORM_LISTS: dict[tuple, list] = {}
 def form_list_for(community, version, language):
     """The step form classes of a version, built once per (version, language, community names).
     Versions never change, so neither do their classes; the community's names may, and are in the key."""
-    names = community_choices(community, language)
-    key = (version.pk, language, id(names))
+    spec = form_spec(version)
+    # only forms with unit/post/item/team fields need the community's names (one query less otherwise)
+    named = any(f.format in ("unit", "post", "store-item", "team") or (f.item is not None and f.item.format in (
+        "unit", "post", "store-item", "team")) for f in _all_fields(spec.fields))
+    names = community_choices(community, language) if named else {}
+    key = (version.pk, language, id(names) if named else 0)
     if key not in _FORM_LISTS:
         if len(_FORM_LISTS) > 1024:
             _FORM_LISTS.clear()
-        spec = form_spec(version)
         _FORM_LISTS[key] = [(step.key, form_class(spec, step.key, names, language)) for step in spec.steps]
     return _FORM_LISTS[key]
+
+
+def _all_fields(fields):
+    for field in fields:
+        yield field
+        yield from _all_fields(field.children)
+        if field.item is not None:
+            yield from _all_fields(field.item.children)
 
 
 def _conditions_for_browser(spec):

@@ -73,14 +73,11 @@ def flow_for_form(form: Definition) -> Definition | None:
             _FORM_FLOWS.clear()
         mapping = {}
         for record in Definition.objects.filter(pk__in=[r[0] for r in rows]).select_related("live_version"):
-            mapping.setdefault(record.live_version.data.get("form"), record.pk)
+            compiled(record.live_version)  # compile now, while the content is loaded
+            mapping.setdefault(record.live_version.data.get("form"), record)
         _FORM_FLOWS[key] = mapping
-    pk = _FORM_FLOWS[key].get(form.key)
-    if not pk:
-        return None
-    # the version's content is loaded only if its compiled flow is not cached yet
-    return Definition.objects.select_related("live_version").defer("live_version__content",
-                                                                   "live_version__source").get(pk=pk)
+    # the cached record is read-only here; the key changes whenever a flow version does
+    return _FORM_FLOWS[key].get(form.key)
 
 
 # ---------------------------------------------------------------- facts
@@ -370,7 +367,8 @@ def _schedule(instance, spec, now, update_due=True):
             FlowInstance.objects.filter(pk=instance.pk).update(due_at=due)
     from .tasks import fire_timers
 
-    transaction.on_commit(lambda: _enqueue(fire_timers, due))
+    # enqueued in this transaction: the task exists exactly when the timer does
+    _enqueue(fire_timers, due)
 
 
 def _enqueue(task, due):

@@ -201,3 +201,15 @@ def test_reassignment_and_delegation_and_comments(world):
                        format="json").status_code == 201
     history = client.get(f"/api/v1/submissions/{submission.pk}/").json()["history"]
     assert [h["transition"] for h in history][-2:] == ["reassign", "comment"]
+
+
+def test_with_the_database_worker_a_deadline_is_a_task_due_at_that_moment(world, settings):
+    from django_tasks_db.models import DBTaskResult
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}  # Django resets its backends
+    community, people, handler, submission = world
+    act(people["leader"], submission, "analyse", {"analysis": "属实", "handling_level": "community"})
+    act(people["secretary"], submission, "dispatch", {"assignee": handler.pk})
+    instance = FlowInstance.objects.get(submission=submission)
+    queued = DBTaskResult.objects.filter(task_path="engine.workflow.tasks.fire_timers")
+    assert instance.due_at in set(queued.values_list("run_after", flat=True))
