@@ -186,9 +186,13 @@ class SubmissionDetail(APIView):
             instance = None
         if instance is not None:
             language = translation.get_language()
-            history = [{"time": e.created_at, "transition": e.transition, "from": e.from_state, "to": e.to_state,
-                        "by": e.actor_kind if e.actor_id is None else ("me" if e.actor_id == request.user.pk else "staff"),
-                        "comment": e.comment} for e in instance.events.all()]
+            submitted = {"time": submission.submit_time, "transition": "submit", "from": "",
+                         "to": adapter.compiled(instance).start,
+                         "by": "me" if submission.submitter_id == request.user.pk else "resident", "comment": ""}
+            history = [submitted] + [
+                {"time": e.created_at, "transition": e.transition, "from": e.from_state, "to": e.to_state,
+                 "by": e.actor_kind if e.actor_id is None else ("me" if e.actor_id == request.user.pk else "staff"),
+                 "comment": e.comment} for e in instance.events.all()]
             transitions = [{"name": o.transition.name, "title": text(o.transition.title, language),
                             "form": o.transition.form or None, "inputs": o.transition.inputs or None,
                             "comment": o.transition.comment} for o in adapter.open_transitions(request.user, instance)]

@@ -138,8 +138,7 @@ def start(submission: Submission):
     instance = FlowInstance.objects.create(community=submission.community, submission=submission, flow=record,
                                            flow_version=record.live_version, state=flow.start, entered_at=now,
                                            due_at=due)
-    AuditEvent.objects.create(community=submission.community, instance=instance, actor=submission.submitter,
-                              transition="submit", to_state=flow.start)
+    # (the submission row itself records who submitted and when: the history shows it as the first event)
     for spec in timers:
         _schedule(instance, spec, now, update_due=False)
     return instance
