@@ -129,6 +129,11 @@ class LinliFormPage(FormMixin, Page):
 
         return Submission
 
+    def get_submissions_list_view_class(self):
+        from .views import LinliSubmissionsListView
+
+        return LinliSubmissionsListView  # Wagtail's listing, with formula-safe CSV
+
     def get_submissions(self):
         from engine.models import Submission
 

@@ -178,3 +178,12 @@ def test_resuming_a_draft_after_a_new_version_keeps_the_old_version_and_says_wha
     submission = Submission.objects.get()
     assert submission.form_version == old_version  # finished on the version it began on
     assert not Draft.objects.exists()
+
+
+def test_the_csv_export_neutralises_formulas(site, admin_client):
+    Submission.objects.create(community=site.form.community, form=site.form, form_version=site.form.live_version,
+                              data={"subject": '=HYPERLINK("http://evil.example","点我")', "category": "facilities"},
+                              reference="MQ2")
+    export = admin_client.get(f"/admin/forms/submissions/{site.pk}/?export=csv")
+    body = b"".join(export.streaming_content).decode("utf-8-sig") if export.streaming else export.content.decode()
+    assert "'=HYPERLINK(" in body and ',=HYPERLINK(' not in body
