@@ -1,4 +1,4 @@
-"""Wagtail's submissions listing, with exports that a spreadsheet cannot turn into formulas."""
+"""Wagtail's submissions listing: narrowed by the policy, and exports a spreadsheet cannot turn into formulas."""
 
 from wagtail.contrib.forms.views import SubmissionsListView
 
@@ -13,5 +13,13 @@ def neutralise(value):
 
 
 class LinliSubmissionsListView(SubmissionsListView):
+    """Wagtail's own listing and export, narrowed by Linli's one permission policy: editing a
+    form page lets you reach the listing, but you see only the submissions your roles allow."""
+
+    def get_base_queryset(self):
+        from engine import policy
+
+        return policy.visible_submissions(self.request.user, super().get_base_queryset())
+
     def write_csv_row(self, writer, row_dict):
         return super().write_csv_row(writer, {k: neutralise(v) for k, v in row_dict.items()})

@@ -187,3 +187,20 @@ def test_the_csv_export_neutralises_formulas(site, admin_client):
     export = admin_client.get(f"/admin/forms/submissions/{site.pk}/?export=csv")
     body = b"".join(export.streaming_content).decode("utf-8-sig") if export.streaming else export.content.decode()
     assert "'=HYPERLINK(" in body and ',=HYPERLINK(' not in body
+
+
+def test_an_editor_without_a_role_in_the_community_sees_no_submissions_in_the_listing(site, client,
+                                                                                     django_user_model):
+    from django.contrib.auth.models import Group, Permission
+    from wagtail.models import GroupPagePermission, Page
+
+    Submission.objects.create(community=site.form.community, form=site.form, form_version=site.form.live_version,
+                              data={"subject": "别人的诉求", "category": "facilities"}, reference="MQ3")
+    editors = Group.objects.create(name="editors")
+    editors.permissions.add(Permission.objects.get(codename="access_admin"))
+    GroupPagePermission.objects.create(group=editors, page=Page.objects.get(depth=1), permission_type="change")
+    editor = django_user_model.objects.create_user("editor", password="x" * 12, is_staff=True)
+    editor.groups.add(editors)
+    client.force_login(editor)
+    response = client.get(f"/admin/forms/submissions/{site.pk}/")
+    assert response.status_code == 200 and "别人的诉求" not in response.content.decode()
