@@ -1,7 +1,8 @@
 """Benchmark: the inbox over 100,000 open items, and transitions per second through the API.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/linli_bench .venv/bin/python bench/flows.py \
-        [--items 100000] [--query-runs 50] [--api-runs 30] [--transitions 300] [--threads 4]
+        [--items 100000] [--query-runs 50] [--api-runs 30] [--transitions 300] [--threads 4] \
+        [--candidate-index]
 
 Creates (and drops afterwards, whatever happens) its own database, loads the minyue community
 (kaiyuan street, minyue, minyue's forms), and appoints a grid leader at every grid, the community
@@ -9,8 +10,13 @@ secretary at the root, a community worker and handlers (party members at the com
 bulk-writes N open resident requests as `submit()` + `start()` and the later transitions would
 have left them — Submission (live form version, valid data, the unit of one of the seven grids,
 a reference number), FlowInstance in `collected` / `analysed` / `in_progress`, the audit events of
-the steps taken, the escalation timer and the assignee's notification of the items in progress
-(their deadlines 5 working days after dispatch, some of them passed) — and runs VACUUM ANALYZE.
+the steps taken (analyse, dispatch), and for the items in progress their assignee, the clocks of
+the state (escalation 5 working days after dispatch, some of them passed, and the reminder before
+it) and the assignee's notification — then VACUUM ANALYZE. (Not written: the task rows that
+`_schedule` enqueues for each timer; nothing measured here reads them.)
+
+With --candidate-index it then adds a partial index on the open instances' (due_at, entered_at),
+the order the inbox sorts by, and measures (a) and (b) again: an experiment, not the schema.
 
 Measured:
   (a) the inbox query alone, as the Tasks view builds it (policy.visible_submissions, open items,
@@ -186,17 +192,17 @@ def populate(args, community, grids, leaders, secretary, handlers, residents):
     from django.db.models import Max
     from django.utils import timezone
 
-    from engine.definitions.durations import parse_duration
     from engine.forms.registry import form_spec
     from engine.models import AuditEvent, Definition, FlowInstance, Notification, Submission, Timer
-    from engine.workflow import adapter
-    from engine.workflow.calendar import deadline
+    from engine.workflow import adapter, core
+    from engine.workflow.calendar import before, deadline
 
     form = Definition.objects.get(community=community, kind="form", key="resident-request")
     flow_record = adapter.flow_for_form(form)
     flow = adapter.compiled(flow_record.live_version)
     prefix = form_spec(form.live_version).reference_prefix
-    due_in = flow.states["in_progress"].due or parse_duration("5wd")
+    # entering in_progress (dispatch) starts its clocks: the escalation deadline and a reminder before it
+    clocks = [spec for kind, spec in core.clocks(flow.states["in_progress"]) if kind == "timer"]
     level = flow.transitions["analyse"].inputs["handling_level"]["choices"][0]
     dispatch_spec = next(t for t in flow_record.live_version.data["transitions"] if t["name"] == "dispatch")
     message = next(action["notify"]["message"] for action in dispatch_spec["actions"] if "notify" in action)
@@ -204,7 +210,14 @@ def populate(args, community, grids, leaders, secretary, handlers, residents):
     now = timezone.now()
     first = (Submission.objects.aggregate(m=Max("id"))["m"] or 0) + 1
     counts = {"collected": 0, "analysed": 0, "in_progress": 0, "overdue": 0}
-    deadlines = {}  # working-day deadlines by dispatch date (the calendar walk is per day)
+    offsets = {}  # the calendar walk depends on the day only (the time of day is kept)
+
+    def shifted(moment, duration, back=False):
+        midnight = timezone.localtime(moment).replace(hour=0, minute=0, second=0, microsecond=0)
+        key = (midnight.date(), duration.count, duration.unit, back)
+        if key not in offsets:
+            offsets[key] = (before(midnight, duration) if back else deadline(midnight, duration)) - midnight
+        return moment + offsets[key]
     auto_now = [Submission._meta.get_field("submit_time"), AuditEvent._meta.get_field("created_at")]
     for field in auto_now:
         field.auto_now_add = False  # keep the times written here
@@ -232,21 +245,23 @@ def populate(args, community, grids, leaders, secretary, handlers, residents):
                                        submit_time=submitted, unit=grid, language="zh-hans"))
                 assignee, due = None, None
                 if state == "in_progress":
-                    assignee_user, assignee_person = rng.choice(handlers)
-                    assignee = assignee_user
-                    day = timezone.localtime(entered)
-                    if day.date() not in deadlines:
-                        deadlines[day.date()] = deadline(day.replace(hour=0, minute=0, second=0, microsecond=0),
-                                                         due_in) - day.replace(hour=0, minute=0, second=0,
-                                                                               microsecond=0)
-                    due = entered + deadlines[day.date()]
+                    assignee, assignee_person = rng.choice(handlers)
+                    for spec in clocks:  # as adapter._schedule writes them
+                        at = shifted(entered, spec["after"])
+                        if spec.get("reminder"):
+                            timers.append(Timer(instance_id=pk, state=spec["state"], reminder=spec["reminder"],
+                                                due_at=max(entered, shifted(at, spec["remind_before"], back=True))))
+                        else:
+                            timers.append(Timer(instance_id=pk, state=spec["state"],
+                                                transition=spec.get("transition", ""),
+                                                close_vote=bool(spec.get("close_vote")), due_at=at))
+                            due = at if due is None else min(due, at)
                     counts["overdue"] += due < now
                 version = {"collected": 1, "analysed": 2, "in_progress": 3}[state]
                 flows.append(FlowInstance(id=pk, community=community, submission_id=pk, flow=flow_record,
                                           flow_version=flow_record.live_version, state=state, version=version,
                                           assignee=assignee, signatures={}, entered_at=entered, due_at=due))
-                events.append(AuditEvent(community=community, instance_id=pk, actor=user, transition="submit",
-                                         to_state="collected", created_at=submitted))
+                # (start() writes no audit event: the submission row is the first event of the history)
                 if state != "collected":
                     events.append(AuditEvent(community=community, instance_id=pk, actor=leaders[grid.pk][0],
                                              transition="analyse", from_state="collected", to_state="analysed",
@@ -256,7 +271,6 @@ def populate(args, community, grids, leaders, secretary, handlers, residents):
                     events.append(AuditEvent(community=community, instance_id=pk, actor=secretary[0],
                                              transition="dispatch", from_state="analysed", to_state="in_progress",
                                              data={"inputs": {"assignee": assignee_person.pk}}, created_at=entered))
-                    timers.append(Timer(instance_id=pk, state="in_progress", transition="escalate", due_at=due))
                     notes.append(Notification(user=assignee, community=community, instance_id=pk,
                                               message=message[:500]))
             with transaction.atomic():
@@ -479,6 +493,34 @@ def transitions(args, form, level, leader_user, resident_user, secretary_user, h
             "dispatch_latency": percentiles(dispatch_latencies)}
 
 
+def shape_check(form, resident_user):
+    """Differences between a bulk-written `collected` item and one made by submit() + start()
+    (in a transaction rolled back): which fields are empty, the instance's state and version,
+    its audit events and timers."""
+    from django.db import transaction
+
+    from engine.models import FlowInstance, Submission
+    from engine.services.submissions import submit
+
+    def shape(submission):
+        instance = FlowInstance.objects.get(submission=submission)
+        empty = {f.name for f in Submission._meta.concrete_fields if getattr(submission, f.attname) in (None, "")}
+        empty |= {f"flow.{f.name}" for f in FlowInstance._meta.concrete_fields
+                  if getattr(instance, f.attname) in (None, "", {})}
+        return (frozenset(empty), instance.state, instance.version, instance.flow_version_id,
+                submission.form_version_id, instance.events.count(), instance.timers.count(),
+                submission.reference[:2])
+
+    bulk = Submission.objects.filter(flow__state="collected", submitter=resident_user).order_by("pk").first()
+    with transaction.atomic():
+        data = dict(bulk.data, subject="楼道灯坏了（核对）")
+        made = submit(form=form, data=data, user=resident_user, language="zh-hans").submission
+        real = shape(made)
+        transaction.set_rollback(True)
+    ours = shape(bulk)
+    return [f"{a!r} (bulk) != {b!r} (submit)" for a, b in zip(ours, real) if a != b]
+
+
 CANDIDATE_INDEX = ("bench_inbox_open_due", "(due_at, entered_at) WHERE finished_at IS NULL")
 
 
@@ -488,9 +530,10 @@ def measure_query(args, reviewers, tag):
     for label, user in reviewers:
         inbox_query(user)  # warm: compiled flows, connections
         timings = timed_runs(lambda: inbox_query(user), args.query_runs, args.budget)
-        first = inbox_query(user)
+        with QueryCount() as queries:
+            first = inbox_query(user)
         rows.append((f"(a) inbox query, {label}{tag}", *percentiles(timings),
-                     f"{len(timings)} runs, {len(first)} rows; policy + ORM + SQL"))
+                     f"{len(timings)} runs, {len(first)} rows; policy + ORM + SQL, {len(queries)} SQL queries"))
         print(rows[-1], flush=True)
         sql, params = inbox_sql(user)
         timings = timed_runs(lambda: run_sql(sql, params), args.query_runs, args.budget)
@@ -545,6 +588,8 @@ def run(args):
     secretary_user = secretary[0]
     open_total = FlowInstance.objects.filter(finished_at__isnull=True).count()
     leader_visible = FlowInstance.objects.filter(finished_at__isnull=True, submission__unit=grids[0]).count()
+    differences = shape_check(form, residents[grids[0].pk][0][0])
+    print(f"bulk rows against submit(): {'same shape' if not differences else differences}")
     print(f"set up in {setup_seconds:.0f} s; {args.items} items written in {load_seconds:.0f} s: {counts}; "
           f"open {open_total}, in the leader's grid {leader_visible}", flush=True)
 
@@ -571,7 +616,14 @@ def run(args):
         rows += measure_api(args, api[1:], tag, profile=False)[0]
 
     load_after = os.getloadavg()
+    import subprocess
+
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    dirty = subprocess.run(["git", "status", "--porcelain", "engine", "config"], cwd=ROOT, capture_output=True,
+                           text=True)
     print()
+    print(f"tree: {head.stdout.strip() or '?'}"
+          f"{' with uncommitted changes in engine/ or config/' if dirty.stdout.strip() else ''}")
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"database {connection.vendor} {getattr(connection, 'pg_version', '')}; "
           f"load average before {load_before[0]:.1f}, after {load_after[0]:.1f}")
