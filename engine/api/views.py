@@ -254,19 +254,22 @@ class Tasks(APIView):
         from engine.workflow import adapter
 
         visible = policy.visible_submissions(request.user, Submission.objects.all())
-        items = (FlowInstance.objects.filter(submission__in=visible, finished_at__isnull=True)
-                 .select_related("submission", "flow", "flow_version", "community", "submission__unit")
-                 .order_by(F("due_at").asc(nulls_last=True), "entered_at"))
+        items = FlowInstance.objects.filter(submission__in=visible, finished_at__isnull=True)
         for key in ("community", "flow", "state"):
             value = request.query_params.get(key)
             if value:
                 items = items.filter(**{"community__slug" if key == "community" else
                                         "flow__key" if key == "flow" else "state": value})
-        now, language, out = timezone.now(), translation.get_language(), []
-        for instance in items[:200]:
-            steps = adapter.open_transitions(request.user, instance)
+        items = (adapter.actionable(request.user, items)
+                 .select_related("submission", "submission__unit", "flow", "community", "flow_version")
+                 .defer("flow_version__content", "flow_version__source")
+                 .order_by(F("due_at").asc(nulls_last=True), "entered_at"))
+        cache = adapter.FactsCache(request.user)
+        now, out = timezone.now(), []
+        for instance in items[:100]:
+            steps = adapter.open_transitions(request.user, instance, cache=cache)
             if not steps:
-                continue
+                continue  # a scope or a guard rules this item out
             out.append({"id": instance.submission_id, "reference": instance.submission.reference,
                         "community": instance.community.slug, "flow": instance.flow.key, "state": instance.state,
                         "due": instance.due_at, "overdue": bool(instance.due_at and instance.due_at < now),

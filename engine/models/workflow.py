@@ -33,7 +33,11 @@ class FlowInstance(models.Model):
     class Meta:
         verbose_name = _("flow instance")
         verbose_name_plural = _("flow instances")
-        indexes = [models.Index(fields=["community", "finished_at", "due_at"], name="inbox_order")]
+        indexes = [
+            # the inbox: open items, overdue first (a partial index holds only the open ones)
+            models.Index(fields=["due_at", "entered_at"], condition=models.Q(finished_at__isnull=True),
+                         name="inbox_open_by_due"),
+        ]
 
     def __str__(self):
         return f"{self.submission} · {self.state}"

@@ -216,3 +216,21 @@ def test_with_the_database_worker_a_deadline_is_a_task_due_at_that_moment(world,
     instance = FlowInstance.objects.get(submission=submission)
     queued = DBTaskResult.objects.filter(task_path="engine.workflow.tasks.fire_timers")
     assert instance.due_at in set(queued.values_list("run_after", flat=True))
+
+
+def test_the_inbox_selects_in_sql_only_items_with_a_step_for_the_caller(world):
+    community, people, handler, submission = world
+    form = Definition.objects.get(community=community, kind="form", key="resident-request")
+    second = submit(form=form, data=submission.data, user=people["resident"]).submission
+    act(people["leader"], submission, "analyse", {"analysis": "属实", "handling_level": "community"})
+    act(people["secretary"], submission, "dispatch", {"assignee": handler.pk})  # in progress: nothing for the leader
+    client = APIClient()
+    client.force_authenticate(people["leader"])
+    assert [i["reference"] for i in client.get("/api/v1/tasks/").json()] == [second.reference]
+    client.force_authenticate(people["handler"])
+    assert [(i["reference"], i["transitions"]) for i in client.get("/api/v1/tasks/").json()] == [
+        (submission.reference, ["resolve"])]
+    from engine.models import FlowInstance as Instance
+
+    narrowed = adapter.actionable(people["leader"], Instance.objects.filter(finished_at__isnull=True))
+    assert list(narrowed.values_list("submission_id", flat=True)) == [second.pk]
