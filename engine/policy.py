@@ -19,10 +19,21 @@ from django.db.models import Q
 from engine.models import Community, Definition, RoleAssignment
 
 
+_ROLES: dict[tuple, dict] = {}
+
+
 def _community_roles(community) -> dict:
-    record = Definition.objects.filter(community=community, kind="community").select_related("live_version").first()
-    data = record.live_version.data if record and record.live_version else {}
-    return {role["key"]: role for role in data.get("roles", [])}
+    """The roles of the live community.yaml, read once per version (a light query otherwise)."""
+    row = (Definition.objects.filter(community=community, kind="community")
+           .values_list("live_version_id", "live_version__content_hash").first())
+    if not row or row[0] is None:
+        return {}
+    if row not in _ROLES:
+        from engine.models import DefinitionVersion
+
+        data = DefinitionVersion.objects.get(pk=row[0]).data
+        _ROLES[row] = {role["key"]: role for role in data.get("roles", [])}
+    return _ROLES[row]
 
 
 def assignments(user, community=None):
