@@ -5,6 +5,7 @@ from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
+from engine import web
 from engine.views import serve_file
 
 urlpatterns = [
@@ -13,6 +14,9 @@ urlpatterns = [
     path("documents/", include(wagtaildocs_urls)),
     path("api/v1/", include("engine.api.urls")),
     path("files/<str:token>/", serve_file, name="linli_file"),
+    path("inbox/", web.inbox, name="linli_inbox"),
+    path("my/", web.my_items, name="linli_my_items"),
+    path("items/<int:pk>/", web.item, name="linli_item"),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
 

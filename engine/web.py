@@ -1,0 +1,147 @@
+"""Pages for people at work on items: the reviewer's inbox, an item with its history and the
+steps open to the person, and a resident's own submissions. Thin: the policy decides what is
+shown, the workflow adapter takes the step — exactly as the API does."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import F
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone, translation
+from django.views.decorators.http import require_http_methods
+
+from engine import policy
+from engine.forms.display import display_value
+from engine.forms.registry import form_spec
+from engine.forms.spec import text
+from engine.models import Definition, FlowInstance, Submission
+from engine.workflow import adapter
+
+
+def _state_title(instance, language):
+    state = adapter.compiled(instance).states.get(instance.state)
+    return text(state.title, language) if state else instance.state
+
+
+@login_required
+def inbox(request):
+    language = translation.get_language() or "zh-hans"
+    visible = policy.visible_submissions(request.user, Submission.objects.all())
+    items = (adapter.actionable(request.user, FlowInstance.objects.filter(submission__in=visible,
+                                                                           finished_at__isnull=True))
+             .select_related("submission", "submission__unit", "flow", "community", "flow_version")
+             .defer("flow_version__content", "flow_version__source")
+             .order_by(F("due_at").asc(nulls_last=True), "entered_at"))
+    cache, now, rows = adapter.FactsCache(request.user), timezone.now(), []
+    for instance in items[:100]:
+        steps = adapter.open_transitions(request.user, instance, cache=cache)
+        if steps:
+            rows.append({"instance": instance, "state": _state_title(instance, language),
+                         "overdue": bool(instance.due_at and instance.due_at < now),
+                         "steps": [text(o.transition.title, language) for o in steps]})
+        if len(rows) >= 50:
+            break
+    return render(request, "linli/inbox.html", {"rows": rows})
+
+
+@login_required
+def my_items(request):
+    language = translation.get_language() or "zh-hans"
+    rows = []
+    for submission in (Submission.objects.filter(submitter=request.user).select_related("form", "flow", "community")
+                       .order_by("-submit_time")[:100]):
+        instance = getattr(submission, "flow", None) if hasattr(submission, "flow") else None
+        rows.append({"submission": submission, "title": text(form_spec(submission.form_version).title, language),
+                     "state": _state_title(instance, language) if instance else ""})
+    return render(request, "linli/my_items.html", {"rows": rows})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def item(request, pk):
+    language = translation.get_language() or "zh-hans"
+    submission = get_object_or_404(policy.visible_submissions(
+        request.user, Submission.objects.select_related("form_version", "community", "form")), pk=pk)
+    try:
+        instance = submission.flow
+    except FlowInstance.DoesNotExist:
+        instance = None
+    if request.method == "POST":
+        if instance is None:
+            raise Http404
+        return _act(request, submission, instance, language)
+    spec = form_spec(submission.form_version)
+    fields = [(text(f.title, language), display_value(f, submission.data.get(f.name), language))
+              for f in spec.fields if f.name in submission.data]
+    steps, history, now = [], [], timezone.now()
+    if instance is not None:
+        flow = adapter.compiled(instance)
+        for option in adapter.open_transitions(request.user, instance):
+            transition = option.transition
+            inputs = [{"name": name, "title": text(field.get("title", name), language), "type": field["type"],
+                       "required": field.get("required", False), "choices": field.get("choices", [])}
+                      for name, field in transition.inputs.items()]
+            form_fields = []
+            if transition.form:
+                record = Definition.objects.filter(community=instance.community, kind="form",
+                                                   key=transition.form).first()
+                if record:
+                    form_fields = [{"name": f.name, "title": text(f.title, language), "type": f.type,
+                                    "choices": [(c.value, text(c.label, language)) for c in f.choices]}
+                                   for f in form_spec(record.live_version).fields]
+            steps.append({"name": transition.name, "title": text(transition.title, language), "inputs": inputs,
+                          "form_fields": form_fields, "comment": transition.comment})
+        history = [{"time": submission.submit_time, "title": "提交" if language.startswith("zh") else "Submitted",
+                    "to": text(flow.states[flow.start].title, language), "comment": ""}]
+        for event in instance.events.all():
+            target = flow.states.get(event.to_state)
+            label = flow.transitions[event.transition].title if event.transition in flow.transitions else event.transition
+            history.append({"time": event.created_at, "title": text(label, language),
+                            "to": text(target.title, language) if target else "", "comment": event.comment})
+    return render(request, "linli/item.html", {
+        "submission": submission, "instance": instance, "fields": fields, "steps": steps, "history": history,
+        "state": _state_title(instance, language) if instance else "",
+        "overdue": bool(instance and instance.due_at and instance.due_at < now and not instance.finished_at)})
+
+
+def _coerce(value, kind):
+    if value in (None, ""):
+        return None
+    if kind in ("number", "integer"):
+        try:
+            return int(value) if str(value).lstrip("-").isdigit() else float(value)
+        except ValueError:
+            return value
+    if kind == "boolean":
+        return value in ("true", "on", "1", "True")
+    if kind in ("person",):
+        return int(value) if str(value).isdigit() else value
+    return value
+
+
+def _act(request, submission, instance, language):
+    name = request.POST.get("transition", "")
+    transition = adapter.compiled(instance).transitions.get(name)
+    inputs = {}
+    if transition is not None:
+        if transition.form:
+            record = Definition.objects.filter(community=instance.community, kind="form", key=transition.form).first()
+            kinds = {f.name: f.type for f in form_spec(record.live_version).fields} if record else {}
+        else:
+            kinds = {key: spec["type"] for key, spec in transition.inputs.items()}
+        for key, kind in kinds.items():
+            value = _coerce(request.POST.get(f"input-{key}"), kind)
+            if value is not None:
+                inputs[key] = value
+    try:
+        adapter.take(instance_id=instance.pk, name=name, user=request.user, comment=request.POST.get("comment", ""),
+                     inputs=inputs, expected_version=int(request.POST.get("version") or instance.version))
+    except adapter.TransitionError as error:
+        words = {"moved": "事项已被他人处理，请查看最新状态", "wrong_state": "事项已不在这一步",
+                 "not_actor": "您不能执行这一步", "guard": "条件不满足", "input": "请把内容填写完整",
+                 "comment": "请填写意见"}
+        detail = "；".join(e.text(language) for e in error.errors) if error.errors else ""
+        messages.error(request, words.get(error.reason, str(error)) + (f"：{detail}" if detail else ""))
+    else:
+        messages.success(request, "已完成" if language.startswith("zh") else "Done")
+    return redirect("linli_item", pk=submission.pk)
