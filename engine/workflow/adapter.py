@@ -153,12 +153,16 @@ def actionable(user, instances):
     are then checked per item by the core.)"""
     from django.db.models import Q
 
-    held = set(RoleAssignment.objects.filter(person__user=user).values_list("role", flat=True))
-    condition = Q(pk__in=[])
-    for version_id in set(instances.values_list("flow_version_id", flat=True).distinct()):
-        from engine.models import DefinitionVersion
+    from engine.models import DefinitionVersion
 
-        flow = compiled(DefinitionVersion.objects.only("id", "content_hash").get(pk=version_id))  # content on a miss
+    held = set(RoleAssignment.objects.filter(person__user=user).values_list("role", flat=True))
+    versions = DefinitionVersion.objects.filter(definition__kind="flow").only("id", "content_hash")
+    if not user.is_superuser:  # the flows of the communities the person belongs to (a small set)
+        versions = versions.filter(Q(community__people__user=user) | Q(community__role_assignments__person__user=user))
+    condition = Q(pk__in=[])
+    for version in versions.distinct():
+        version_id = version.pk
+        flow = compiled(version)  # the content is read only when the compiled flow is not cached
         by_role, by_submitter, by_assignee, by_anyone = set(), set(), set(), set()
         for transition in flow.transitions.values():
             for actor in _actors(transition.actor):
