@@ -52,7 +52,9 @@ def my_items(request):
                        .order_by("-submit_time")[:100]):
         instance = getattr(submission, "flow", None) if hasattr(submission, "flow") else None
         rows.append({"submission": submission, "title": text(form_spec(submission.form_version).title, language),
-                     "state": _state_title(instance, language) if instance else ""})
+                     "state": _state_title(instance, language) if instance else "",
+                     "overdue": bool(instance and instance.due_at and not instance.finished_at
+                                     and instance.due_at < timezone.now())})
     return render(request, "linli/my_items.html", {"rows": rows})
 
 
@@ -60,8 +62,14 @@ def my_items(request):
 @require_http_methods(["GET", "POST"])
 def item(request, pk):
     language = translation.get_language() or "zh-hans"
-    submission = get_object_or_404(policy.visible_submissions(
-        request.user, Submission.objects.select_related("form_version", "community", "form")), pk=pk)
+    queryset = Submission.objects.select_related("form_version", "community", "form")
+    submission = policy.visible_submissions(request.user, queryset).filter(pk=pk).first()
+    if submission is None:
+        # the electorate of an open vote sees the item it votes on, and nothing else
+        candidate = FlowInstance.objects.filter(submission_id=pk, finished_at__isnull=True).first()
+        if candidate is None or _vote_offer(request.user, candidate, language) is None:
+            raise Http404
+        submission = queryset.get(pk=pk)
     try:
         instance = submission.flow
     except FlowInstance.DoesNotExist:
@@ -69,6 +77,8 @@ def item(request, pk):
     if request.method == "POST":
         if instance is None:
             raise Http404
+        if "ballot" in request.POST:
+            return _vote(request, submission, instance, language)
         return _act(request, submission, instance, language)
     spec = form_spec(submission.form_version)
     fields = [(text(f.title, language), display_value(f, submission.data.get(f.name), language))
@@ -98,7 +108,9 @@ def item(request, pk):
             label = flow.transitions[event.transition].title if event.transition in flow.transitions else event.transition
             history.append({"time": event.created_at, "title": text(label, language),
                             "to": text(target.title, language) if target else "", "comment": event.comment})
+    vote = _vote_offer(request.user, instance, language) if instance is not None else None
     return render(request, "linli/item.html", {
+        "vote": vote,
         "submission": submission, "instance": instance, "fields": fields, "steps": steps, "history": history,
         "state": _state_title(instance, language) if instance else "",
         "overdue": bool(instance and instance.due_at and instance.due_at < now and not instance.finished_at)})
@@ -144,4 +156,41 @@ def _act(request, submission, instance, language):
         messages.error(request, words.get(error.reason, str(error)) + (f"：{detail}" if detail else ""))
     else:
         messages.success(request, "已完成" if language.startswith("zh") else "Done")
+    return redirect("linli_item", pk=submission.pk)
+
+
+def _vote_offer(user, instance, language):
+    """The ballot a person may still cast on this item now, or None."""
+    from engine.models import Ballot, Person
+
+    state = adapter.compiled(instance).states.get(instance.state)
+    if state is None or state.vote is None or instance.finished_at:
+        return None
+    person = Person.objects.filter(community=instance.community, user=user).first()
+    if person is None or person not in adapter.electorate(instance, instance.state):
+        return None
+    if Ballot.objects.filter(instance=instance, state=instance.state, voter=person).exists():
+        return {"voted": True}
+    data = adapter.compiled(instance).states[instance.state]
+    titles = {}
+    definition = instance.flow_version.data["states"][instance.state]["vote"]
+    for option in definition.get("options", []):
+        titles[option["key"]] = text(option["title"], language)
+    return {"voted": False, "options": [(key, titles.get(key, key)) for key in data.vote.options]}
+
+
+def _vote(request, submission, instance, language):
+    from engine.models import Person
+
+    person = Person.objects.filter(community=instance.community, user=request.user).first()
+    try:
+        if person is None:
+            raise adapter.TransitionNotAllowed("not in the electorate", reason="not_actor", state=instance.state)
+        adapter.cast_ballot(instance, voter=person, option=request.POST.get("ballot", ""), entered_by=request.user)
+    except adapter.TransitionError as error:
+        words = {"vote_closed": "表决已结束", "voted": "您已投过票", "not_actor": "您不在本次表决的选民之列",
+                 "no_vote": "这件事项现在没有表决", "option": "请选择一个选项"}
+        messages.error(request, words.get(error.reason, str(error)))
+    else:
+        messages.success(request, "已投票" if language.startswith("zh") else "Your vote is counted")
     return redirect("linli_item", pk=submission.pk)

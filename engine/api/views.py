@@ -245,7 +245,8 @@ class Tasks(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(parameters=[OpenApiParameter("community", str), OpenApiParameter("flow", str),
-                               OpenApiParameter("state", str)], responses=OpenApiTypes.OBJECT)
+                               OpenApiParameter("state", str), OpenApiParameter("unit", str)],
+                   responses=OpenApiTypes.OBJECT)
     def get(self, request):
         from django.db.models import F
         from django.utils import timezone
@@ -260,6 +261,13 @@ class Tasks(APIView):
             if value:
                 items = items.filter(**{"community__slug" if key == "community" else
                                         "flow__key" if key == "flow" else "state": value})
+        unit = request.query_params.get("unit")
+        if unit:  # a node of the tree: its items and those of the units below it
+            from engine.models import OrgUnit
+
+            node = OrgUnit.objects.filter(key=unit, community__slug=request.query_params.get("community", "")).first() \
+                or OrgUnit.objects.filter(key=unit).first()
+            items = items.filter(submission__unit__path__startswith=node.path) if node else items.none()
         items = (adapter.actionable(request.user, items)
                  .select_related("submission", "submission__unit", "flow", "community", "flow_version")
                  .defer("flow_version__content", "flow_version__source")

@@ -377,6 +377,9 @@ def _carry_out(instance, flow, kind, spec, *, user, inputs, now, event, index):
     elif kind == "set":
         changed = {**data, **spec}
         Submission.objects.filter(pk=submission.pk).update(data=changed)
+        AuditEvent.objects.create(community=community, instance=instance, actor=user, transition=f"set:{event.transition}",
+                                  from_state=instance.state, to_state=instance.state,
+                                  data={"changed": {k: {"from": data.get(k), "to": v} for k, v in spec.items()}})
         submission.data = changed
     elif kind in ("claim_post", "release_post"):
         person = person_of(submission.submitter, community, create=True)
@@ -578,8 +581,10 @@ def close_vote(instance) -> core.Tally:
     AuditEvent.objects.create(community=instance.community, instance=instance, actor_kind="vote",
                               transition=f"tally:{name}", from_state=state.name, data={
                                   "electorate": result.electorate, "cast": result.cast, "counts": result.counts,
-                                  "outcome": result.outcome, "paper": Ballot.objects.filter(
-                                      instance=instance, state=state.name, paper=True).count()})
+                                  "outcome": result.outcome,
+                                  "paper": Ballot.objects.filter(instance=instance, state=state.name, paper=True).count(),
+                                  "proxy": Ballot.objects.filter(instance=instance, state=state.name,
+                                                                 proxy__isnull=False).count()})
     return result
 
 

@@ -91,7 +91,7 @@ def test_a_vote_that_passes_is_adopted_with_its_tally(world):
     assert instance.state == "adopted"
     tally = AuditEvent.objects.get(instance=instance, transition="tally:resolution_passed").data
     assert tally == {"electorate": 10, "cast": 7, "counts": {"yes": 5, "no": 2, "abstain": 0}, "outcome": "passed",
-                     "paper": 1}
+                     "paper": 1, "proxy": 0}
 
 
 def test_a_tie_fails(world):
@@ -123,3 +123,18 @@ def test_one_ballot_per_voter_and_none_after_the_window(world):
     outsider = Person.objects.get(user=world["users"]["proposer"])
     with pytest.raises(adapter.TransitionNotAllowed):
         adapter.cast_ballot(instance, voter=outsider, option="yes")
+
+
+def test_a_representative_votes_on_the_items_page(world, client):
+    instance = to_vote(world)
+    rep = world["reps"][0]
+    client.force_login(rep.user)
+    page = client.get(f"/items/{world['submission'].pk}/").content.decode()
+    assert 'name="ballot" value="yes"' in page and "同意" in page
+    done = client.post(f"/items/{world['submission'].pk}/", {"ballot": "yes"}, follow=True).content.decode()
+    assert "已投票" in done
+    again = client.post(f"/items/{world['submission'].pk}/", {"ballot": "no"}, follow=True).content.decode()
+    assert "您已投过票" in again
+    from engine.models import Ballot
+
+    assert list(Ballot.objects.filter(instance=instance).values_list("option", flat=True)) == ["yes"]

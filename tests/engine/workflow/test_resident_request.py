@@ -234,3 +234,16 @@ def test_the_inbox_selects_in_sql_only_items_with_a_step_for_the_caller(world):
 
     narrowed = adapter.actionable(people["leader"], Instance.objects.filter(finished_at__isnull=True))
     assert list(narrowed.values_list("submission_id", flat=True)) == [second.pk]
+
+
+def test_the_inbox_filters_by_a_node_of_the_tree(world):
+    community, people, handler, submission = world
+    act(people["leader"], submission, "analyse", {"analysis": "属实", "handling_level": "community"})
+    client = APIClient()
+    client.force_authenticate(people["secretary"])  # who dispatches analysed items
+    unit = submission.unit
+    assert [i["id"] for i in client.get(f"/api/v1/tasks/?community=minyue&unit={unit.get_parent().key}").json()] == [
+        submission.pk]
+    other = OrgUnit.objects.filter(community=community, level="compound").exclude(pk=unit.get_parent().pk).first()
+    assert client.get(f"/api/v1/tasks/?community=minyue&unit={other.key}").json() == []
+    assert client.get(f"/api/v1/tasks/?community=minyue&unit=nowhere").json() == []
