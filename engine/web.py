@@ -81,7 +81,10 @@ def item(request, pk):
             return _vote(request, submission, instance, language)
         return _act(request, submission, instance, language)
     spec = form_spec(submission.form_version)
-    fields = [(text(f.title, language), display_value(f, submission.data.get(f.name), language))
+    from engine.forms.registry import community_choices
+
+    names = community_choices(submission.community, language)
+    fields = [(text(f.title, language), display_value(f, submission.data.get(f.name), language, names))
               for f in spec.fields if f.name in submission.data]
     steps, history, now = [], [], timezone.now()
     if instance is not None:
