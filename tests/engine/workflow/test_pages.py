@@ -42,3 +42,24 @@ def test_the_resident_follows_their_submission_and_others_cannot_see_it(client, 
     assert client.get(f"/items/{submission.pk}/").status_code == 404
     client.logout()
     assert client.get("/inbox/").status_code == 302
+
+
+def test_the_resident_rates_the_result_on_the_items_page(client, world):
+    from tests.engine.workflow.test_resident_request import act
+
+    community, people, handler, submission = world
+    act(people["leader"], submission, "analyse", {"analysis": "属实", "handling_level": "community"})
+    act(people["secretary"], submission, "dispatch", {"assignee": handler.pk})
+    act(people["handler"], submission, "resolve", comment="已修好")
+    client.force_login(people["resident"])
+    page = client.get(f"/items/{submission.pk}/").content.decode()
+    assert 'value="rate"' in page and 'value="reopen"' in page and "满意度" in page
+    version = FlowInstance.objects.get(submission=submission).version
+    refused = client.post(f"/items/{submission.pk}/", {"transition": "rate", "version": version,
+                                                      "input-resolved": "false", "input-rating": "1",
+                                                      "input-comment": "没修好"}, follow=True)
+    assert "条件不满足" in refused.content.decode()
+    done = client.post(f"/items/{submission.pk}/", {"transition": "rate", "version": version,
+                                                   "input-resolved": "true", "input-rating": "5"}, follow=True)
+    assert "已办结" in done.content.decode()
+    assert FlowInstance.objects.get(submission=submission).state == "closed"
