@@ -20,6 +20,7 @@ class Command(BaseCommand):
         self.stdout.write(f"  Site:          {base}/")
         self.stdout.write(f"  Wagtail admin: {base}/admin/   (sign in as admin / {DEMO_PASSWORD})")
         self.stdout.write(f"  Django admin:  {base}/django-admin/")
+        self.stdout.write(f"  Staff inbox:   {base}/inbox/   ·  a resident's submissions: {base}/my/")
         self.stdout.write(f"  API:           {base}/api/v1/schema/")
         for community in Community.objects.filter(kind=Community.Kind.COMMUNITY).order_by("slug"):
             self.stdout.write(f"  {community.name} ({community.slug}): {', '.join(demo_usernames(community.slug))}")
