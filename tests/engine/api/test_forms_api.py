@@ -2,16 +2,15 @@
 
 import json
 import re
-import threading
 from pathlib import Path
 
 import pytest
 import yaml
-from django.db import connection
 from django.utils import timezone
 
 from engine.models import Definition, Submission
 from engine.services import submissions as submission_service
+from tests.concurrency import race
 
 from .conftest import client_for
 
@@ -264,24 +263,8 @@ def test_an_idempotency_key_reused_for_another_request_is_a_conflict(resident_cl
 @pytest.mark.django_db(transaction=True)
 def test_racing_requests_with_one_idempotency_key_make_one_submission(resident):
     form = Definition.objects.get(community__slug="minyue", kind="form", key="resident-request")
-    barrier = threading.Barrier(8)
-    results, failures = [], []
-
-    def attempt():
-        try:
-            barrier.wait(timeout=10)
-            results.append(submission_service.submit(form=form, data=REQUEST, user=resident,
-                                                      idempotency_key="race-key"))
-        except Exception as error:  # noqa: BLE001 - reported below
-            failures.append(repr(error))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=attempt) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    results, failures = race(8, lambda _: submission_service.submit(form=form, data=REQUEST, user=resident,
+                                                                    idempotency_key="race-key"))
     assert failures == []
     assert len(results) == 8
     assert Submission.objects.filter(idempotency_key="race-key").count() == 1
@@ -292,24 +275,8 @@ def test_racing_requests_with_one_idempotency_key_make_one_submission(resident):
 
 @pytest.mark.django_db(transaction=True)
 def test_racing_api_requests_with_one_idempotency_key_make_one_submission(resident):
-    barrier = threading.Barrier(8)
-    responses, failures = [], []
-
-    def attempt():
-        try:
-            client = client_for(resident)
-            barrier.wait(timeout=10)
-            responses.append(post(client, SUBMIT_URL, REQUEST, HTTP_IDEMPOTENCY_KEY="api-race-key"))
-        except Exception as error:  # noqa: BLE001 - reported below
-            failures.append(repr(error))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=attempt) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    responses, failures = race(8, lambda _: post(client_for(resident), SUBMIT_URL, REQUEST,
+                                                 HTTP_IDEMPOTENCY_KEY="api-race-key"))
     assert failures == []
     assert sorted(r.status_code for r in responses) == [201] * 8
     assert len({r.json()["id"] for r in responses}) == 1

@@ -1,17 +1,16 @@
 """load_definitions and check_definitions against the real database."""
 
 import shutil
-import threading
 from io import StringIO
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
-from django.db import close_old_connections, connection
 
 from engine.definitions.pipeline import check_paths
 from engine.definitions.publishing import publish_definitions, rollback_definition
 from engine.models import Community, Definition, DefinitionVersion
+from tests.concurrency import race
 
 MINI = Path(__file__).resolve().parents[2] / "fixtures" / "definitions" / "valid" / "mini"
 
@@ -169,23 +168,7 @@ def test_published_versions_are_immutable(tree):
 def test_racing_publishers_number_each_version_once(tree):
     result = check_paths([], tree / "forms_schemas", tree / "workflows_yaml", base=tree)
     assert result.ok
-    errors, barrier = [], threading.Barrier(4)
-
-    def publish():
-        try:
-            barrier.wait()
-            publish_definitions(result.definitions)
-        except Exception as exc:  # pragma: no cover - the assertion below shows it
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=publish) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    close_old_connections()
+    _, errors = race(4, lambda _: publish_definitions(result.definitions))
     assert errors == []
     assert Community.objects.count() == 1
     assert DefinitionVersion.objects.count() == 4

@@ -4,19 +4,18 @@ a bad rating reopens, the timer escalates across the National Day holiday, point
 
 import datetime
 import io
-import threading
 
 import pytest
 import time_machine
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.db import close_old_connections, connection
 from rest_framework.test import APIClient
 
 from engine.models import (AuditEvent, Community, Definition, FlowInstance, LedgerEntry, Notification, OrgUnit,
                            Person, RoleAssignment, Timer)
 from engine.services.submissions import submit
 from engine.workflow import adapter
+from tests.concurrency import race
 
 TZ = datetime.timezone(datetime.timedelta(hours=8))
 
@@ -161,21 +160,8 @@ def test_twenty_people_taking_one_transition_at_once_one_succeeds():
     community, people, handler, submission = build()
     act(people["leader"], submission, "analyse", {"analysis": "属实", "handling_level": "community"})
     act(people["secretary"], submission, "dispatch", {"assignee": handler.pk})
-    statuses, barrier = [], threading.Barrier(20)
-
-    def resolve():
-        try:
-            barrier.wait()
-            statuses.append(act(people["handler"], submission, "resolve", comment="办好了").status_code)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=resolve) for _ in range(20)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    close_old_connections()
+    statuses, errors = race(20, lambda _: act(people["handler"], submission, "resolve", comment="办好了").status_code)
+    assert errors == []
     assert sorted(statuses) == [200] + [409] * 19
     assert AuditEvent.objects.filter(transition="resolve").count() == 1
     assert LedgerEntry.objects.filter(rule="resolve_request").count() == 1
