@@ -21,6 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 
 def main():
@@ -36,19 +37,10 @@ def main():
     import django
 
     django.setup()
-    from django.conf import settings
-    from django.db import connection
+    from _database import throwaway_database
 
-    creation = connection.creation
-    test_name = creation._create_test_db(verbosity=0, autoclobber=True, keepdb=False)
-    settings.DATABASES["default"]["NAME"] = test_name
-    connection.close()
-    connection.settings_dict["NAME"] = test_name
-    try:
+    with throwaway_database():
         run(args)
-    finally:
-        connection.close()
-        creation.destroy_test_db(test_name, verbosity=0)
 
 
 def run(args):

@@ -101,6 +101,14 @@ class FormDetail(APIView):
                          "schema": spec.schema, "ui": spec.ui, "shared": spec.shared})
 
 
+def _visible_item(request, pk):
+    """(submission, flow instance) the caller may see — 404 otherwise, exactly like a missing one."""
+    from engine.models import FlowInstance
+
+    submission = get_object_or_404(policy.visible_submissions(request.user, Submission.objects.all()), pk=pk)
+    return submission, get_object_or_404(FlowInstance, submission=submission)
+
+
 def _state(submission):
     from engine.models import FlowInstance
 
@@ -220,8 +228,7 @@ class SubmissionTransition(APIView):
         from engine.models import FlowInstance
         from engine.workflow import adapter
 
-        submission = get_object_or_404(policy.visible_submissions(request.user, Submission.objects.all()), pk=pk)
-        instance = get_object_or_404(FlowInstance, submission=submission)
+        submission, instance = _visible_item(request, pk)
         body = request.data if isinstance(request.data, dict) else {}
         data = body.get("data") or {}
         if not isinstance(data, dict):
@@ -424,8 +431,7 @@ class Reassign(APIView):
         from engine.models import FlowInstance, Person
         from engine.workflow import adapter
 
-        submission = get_object_or_404(policy.visible_submissions(request.user, Submission.objects.all()), pk=pk)
-        instance = get_object_or_404(FlowInstance, submission=submission)
+        submission, instance = _visible_item(request, pk)
         person = Person.objects.filter(community=instance.community, pk=request.data.get("person")).first()
         if person is None:
             return Response({"errors": {"/person": ["本社区没有这个人"]}}, status=400)
@@ -448,8 +454,7 @@ class Comment(APIView):
         from engine.models import FlowInstance
         from engine.workflow import adapter
 
-        submission = get_object_or_404(policy.visible_submissions(request.user, Submission.objects.all()), pk=pk)
-        instance = get_object_or_404(FlowInstance, submission=submission)
+        submission, instance = _visible_item(request, pk)
         try:
             event = adapter.add_comment(instance=instance, user=request.user, text=str(request.data.get("comment", "")))
         except adapter.TransitionError as error:
