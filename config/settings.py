@@ -213,6 +213,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Forms, submissions, flows and points of Linli (邻里).",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_URLCONF": "engine.api.schema_urls",
 }
 
 # Where the community definitions live (the files a community starts from).

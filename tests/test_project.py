@@ -55,3 +55,14 @@ def test_token_auth_answers_the_contract(client):
     wrong = client.post("/api/v1/auth/token/", {"username": "resident", "password": "wrong"},
                         content_type="application/json")
     assert wrong.status_code == 400 and "token" not in wrong.json()
+
+
+@pytest.mark.django_db
+def test_the_openapi_schema_describes_linlis_api_only(client):
+    import yaml
+
+    schema = yaml.safe_load(client.get("/api/v1/schema/").content)
+    paths = set(schema["paths"])
+    assert {"/api/v1/forms/{community}/{form}/submissions/", "/api/v1/submissions/{id}/transitions/",
+            "/api/v1/tasks/", "/api/v1/auth/token/"} <= paths
+    assert all(path.startswith("/api/v1/") for path in paths)
