@@ -62,6 +62,10 @@ browser-deps:
 test-fast: install
 	$(PY) -m pytest -m "not slow and not browser"
 
+# Refresh docs/screenshots/ from the browser tests.
+screenshots: install
+	LINLI_SCREENSHOTS=1 $(PY) -m pytest -q -m browser
+
 check: install
 	$(PY) manage.py check_definitions
 
