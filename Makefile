@@ -16,7 +16,7 @@ PYTHON_CANDIDATES := python3.13 python3.12 \
 PYTHON ?= $(shell for c in $(PYTHON_CANDIDATES); do \
 	if $$c -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then echo $$c; break; fi; done)
 
-.PHONY: install browser-deps demo test test-fast check load seed run worker bench lock clean
+.PHONY: install browser-deps demo test test-fast check load seed run worker bench lock clean screenshots
 
 install: $(STAMP)
 
