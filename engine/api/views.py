@@ -225,7 +225,6 @@ class SubmissionTransition(APIView):
         "data": serializers.DictField(required=False), "version": serializers.IntegerField(required=False)}),
         responses=OpenApiTypes.OBJECT)
     def post(self, request, pk):
-        from engine.models import FlowInstance
         from engine.workflow import adapter
 
         submission, instance = _visible_item(request, pk)
@@ -428,7 +427,7 @@ class Reassign(APIView):
                                                                  "comment": serializers.CharField(required=False)}),
                    responses=OpenApiTypes.OBJECT)
     def post(self, request, pk):
-        from engine.models import FlowInstance, Person
+        from engine.models import Person
         from engine.workflow import adapter
 
         submission, instance = _visible_item(request, pk)
@@ -451,7 +450,6 @@ class Comment(APIView):
     @extend_schema(request=inline_serializer("CommentRequest", {"comment": serializers.CharField()}),
                    responses=OpenApiTypes.OBJECT)
     def post(self, request, pk):
-        from engine.models import FlowInstance
         from engine.workflow import adapter
 
         submission, instance = _visible_item(request, pk)
