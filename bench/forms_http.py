@@ -547,6 +547,7 @@ def run(args, work, began):
         "DJANGO_SETTINGS_MODULE": "bench.bench_settings",
         "DATABASE_URL": f"sqlite:///{work / 'bench.sqlite3'}",
         "DEBUG": "0",
+        "ANONYMOUS_SUBMISSION_LIMIT": "0",  # the loader is one address sending hundreds of visitors' forms
         "SECRET_KEY": "linli-bench-not-secret-" + os.urandom(8).hex(),
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "MEDIA_ROOT": str(work / "media"),

@@ -15,6 +15,7 @@ from formtools.wizard.views import SessionWizardView
 from engine import policy
 from engine.forms.django_forms import form_class, step_data_with_tokens
 from engine.forms.registry import community_choices, form_spec
+from engine.security import SubmissionSlot, refused_page
 from engine.services import submissions as submission_service
 from engine.services.uploads import UploadRefused, store_upload
 from engine.services.drafts import save_draft
@@ -149,15 +150,19 @@ class FormWizard(SessionWizardView):
         data = {}
         for form in form_list:
             data.update(form.instance)
-        try:
-            result = submission_service.submit(
-                form=self.page.form, version=self.version, data=data, user=self.request.user,
-                idempotency_key=self._idempotency_key(), page=self.page,
-                session_key=self.request.session.session_key or "", language=translation.get_language() or "")
-        except submission_service.SubmissionInvalid as invalid:
-            return self._back_to_error(invalid.errors)
-        except submission_service.IdempotencyConflict:
-            raise PermissionDenied from None
+        with SubmissionSlot(self.request) as slot:  # a visitor not signed in: so many per address
+            if slot.refused:
+                return refused_page(self.request, "anonymous_submission", slot.decision)
+            try:
+                result = submission_service.submit(
+                    form=self.page.form, version=self.version, data=data, user=self.request.user,
+                    idempotency_key=self._idempotency_key(), page=self.page,
+                    session_key=self.request.session.session_key or "", language=translation.get_language() or "")
+            except submission_service.SubmissionInvalid as invalid:
+                return self._back_to_error(invalid.errors)
+            except submission_service.IdempotencyConflict:
+                raise PermissionDenied from None
+            slot.stored(result.created)
         if self.request.user.is_authenticated:
             from engine.models import Draft
 
@@ -274,19 +279,24 @@ def serve_single_step(request, page, version, language):
                 upload.linli_pointer = "/" + name.removeprefix(step.key + "-")
         form = form_class_(request.POST, request.FILES, store=store, prefix=step.key)
         if form.is_valid():
-            try:
-                result = submission_service.submit(
-                    form=page.form, version=version, data=form.instance, user=request.user, idempotency_key=key,
-                    page=page, session_key=request.session.session_key or "", language=language, key_is_secret=True)
-            except submission_service.SubmissionInvalid as invalid:
-                for error in invalid.errors:
-                    top = error.pointer.split("/")[1] if error.pointer.count("/") else ""
-                    if top in form.fields and top not in form.errors:
-                        form.add_error(top, error.text(language))
-            except submission_service.IdempotencyConflict:
-                raise PermissionDenied from None
-            else:
-                return page.render_landing_page(request, result.submission)
+            with SubmissionSlot(request) as slot:  # a visitor not signed in: so many per address
+                if slot.refused:
+                    return refused_page(request, "anonymous_submission", slot.decision)
+                try:
+                    result = submission_service.submit(
+                        form=page.form, version=version, data=form.instance, user=request.user, idempotency_key=key,
+                        page=page, session_key=request.session.session_key or "", language=language,
+                        key_is_secret=True, validated=form.validated)
+                except submission_service.SubmissionInvalid as invalid:
+                    for error in invalid.errors:
+                        top = error.pointer.split("/")[1] if error.pointer.count("/") else ""
+                        if top in form.fields and top not in form.errors:
+                            form.add_error(top, error.text(language))
+                except submission_service.IdempotencyConflict:
+                    raise PermissionDenied from None
+                else:
+                    slot.stored(result.created)
+                    return page.render_landing_page(request, result.submission)
     else:
         form = form_class_(prefix=step.key)
         key = uuid.uuid4().hex

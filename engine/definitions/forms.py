@@ -499,23 +499,54 @@ _REPEATS = {sre_parse.MAX_REPEAT, sre_parse.MIN_REPEAT, sre_parse.POSSESSIVE_REP
 
 
 def _nested_repeat(parsed, inside_repeat):
-    """True when an unbounded repetition sits inside another (the shape of (a+)+, (a*)*, (a|aa)+)."""
+    r"""True for the shapes that backtrack exponentially: an unbounded repetition inside another
+    ((a+)+, (a*)*, (.*a){12}), or, inside a repetition, alternatives that overlap ((a|aa)+,
+    (a|a)*, (\d|\d\d)+) or that can match nothing ((a|a?)+)."""
     for op, arg in parsed:
         if op in _REPEATS:
             low, high, sub = arg
             unbounded = high == sre_parse.MAXREPEAT or high > 50
             if unbounded and inside_repeat:
                 return True
-            if _nested_repeat(sub, inside_repeat or unbounded):
+            # a repetition of 3 or more multiplies the ways an inner one can split the input
+            if _nested_repeat(sub, inside_repeat or unbounded or high >= 3):
                 return True
         elif op == sre_parse.SUBPATTERN:
             if _nested_repeat(arg[-1], inside_repeat):
                 return True
         elif op == sre_parse.BRANCH:
-            for branch in arg[1]:
+            branches = arg[1]
+            if inside_repeat and _overlapping(branches):
+                return True
+            for branch in branches:
                 if _nested_repeat(branch, inside_repeat):
                     return True
     return False
+
+
+def _overlapping(branches) -> bool:
+    """Alternatives that can start alike (or match nothing): each string splits many ways."""
+    firsts = []
+    for branch in branches:
+        if branch.getwidth()[0] == 0:
+            return True
+        first = _first_token(branch)
+        if first is None or first in firsts:
+            return True  # (an unknown start, such as a class or ., may overlap anything)
+        firsts.append(first)
+    return False
+
+
+def _first_token(parsed):
+    for op, arg in parsed:
+        if op == sre_parse.LITERAL:
+            return (op, arg)
+        if op == sre_parse.SUBPATTERN:
+            return _first_token(arg[-1])
+        if op in (sre_parse.AT,):
+            continue
+        return None if op in (sre_parse.ANY, sre_parse.BRANCH) or op in _REPEATS else (op, repr(arg))
+    return None
 
 
 def _lint_ui(doc, schema, result: FormLint):

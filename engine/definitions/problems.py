@@ -84,11 +84,18 @@ def render_message(code, params, language=DEFAULT_LANGUAGE):
 
 
 def _show(value, lang="en"):
-    if isinstance(value, dict) and "en" in value:  # a parameter that is itself translated
-        return value.get(lang, value["en"])
+    if isinstance(value, dict) and "en" in value:  # a parameter that is itself translated (it may quote the file)
+        return _quoted(value.get(lang, value["en"]), limit=400)
     if isinstance(value, (list, tuple, set, frozenset)):
-        return ", ".join(str(v) for v in sorted(value, key=str))
-    return value
+        return ", ".join(_quoted(str(v)) for v in sorted(value, key=str))
+    return _quoted(value) if isinstance(value, str) else value
+
+
+def _quoted(text, limit=120):
+    """Text from the file itself, made safe for a one-line message: control characters (a
+    newline could forge another PATH:LINE:COL line) are escaped, and long text is cut."""
+    shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return shown if len(shown) <= limit else shown[:limit] + "…"
 
 
 # code: {"zh-hans": ..., "en": ...}. Parameters are named; a "suggestion" param adds a hint.

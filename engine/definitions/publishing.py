@@ -74,7 +74,21 @@ def publish_definitions(definitions, *, user=None, note="") -> PublishReport:
                 from engine.services.org import sync_org_tree
 
                 sync_org_tree(community, definition.data)  # the tree follows the live file, in this transaction
+        for community in {c.pk: c for c in communities.values()}.values():
+            link_forms_to_flows(community)
     return report
+
+
+def link_forms_to_flows(community) -> None:
+    """Point each form of the community at the live flow that handles it (or at none)."""
+    handler = {}
+    flows = (Definition.objects.filter(community=community, kind="flow", live_version__isnull=False)
+             .select_related("live_version").order_by("pk"))
+    for flow in flows:
+        handler.setdefault(flow.live_version.data.get("form"), flow.pk)
+    for form in Definition.objects.filter(community=community, kind="form"):
+        if form.flow_id != handler.get(form.key):
+            Definition.objects.filter(pk=form.pk).update(flow_id=handler.get(form.key))
 
 
 def _publish_one(definition, community, user, note, report):
@@ -109,4 +123,5 @@ def rollback_definition(record: Definition, number: int, *, user=None) -> Defini
         )
         record.live_version = version
         record.save(update_fields=["live_version"])
+        link_forms_to_flows(record.community)
     return version

@@ -414,6 +414,7 @@ class LinliForm(forms.Form):
             if isinstance(field, UploadField):
                 field.store = store
         self.instance = {}
+        self.validated = None  # (spec, data) once the schema found nothing wrong with data
 
     def clean(self):
         cleaned = super().clean()
@@ -426,7 +427,9 @@ class LinliForm(forms.Form):
                 step_data[name] = value
         self.instance = step_data
         data = {**self.previous, **step_data}
-        for error in validate(self.spec, data):
+        errors = validate(self.spec, data)
+        self.validated = None if errors else (self.spec, data)
+        for error in errors:
             top = error.pointer.split("/")[1] if error.pointer.count("/") >= 1 else ""
             if top in self.step_fields and top not in self.errors:
                 label = ""

@@ -49,6 +49,10 @@ class Definition(models.Model):
     key = models.SlugField(_("identifier"), max_length=64)
     live_version = models.ForeignKey("DefinitionVersion", verbose_name=_("live version"), null=True, blank=True,
                                      on_delete=models.PROTECT, related_name="+")
+    # For a form: the live flow that handles its submissions (the flow whose `form:` names it).
+    # Kept by publishing, so that submitting reads it with the form instead of looking it up.
+    flow = models.ForeignKey("self", verbose_name=_("flow"), null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="handled_forms", limit_choices_to={"kind": "flow"}, editable=False)
 
     class Meta:
         verbose_name = _("definition")

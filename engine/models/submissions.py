@@ -8,6 +8,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Concat
 from django.utils.translation import gettext_lazy as _
 
 from engine.storage import private_storage
@@ -24,6 +25,31 @@ def _file_path(instance, filename):
     return f"{instance.community.slug}/{instance.created_at:%Y/%m}/{instance.token}"
 
 
+class PaddedId(models.Func):
+    """The row's id with at least six digits: 42 → "000042", 1234567 → "1234567".
+
+    Written per database because the portable LPad truncates longer values and, on SQLite, is
+    a Python function that a generated column cannot call."""
+
+    output_field = models.CharField()
+
+    def __init__(self):
+        super().__init__(models.F("id"))
+
+    def as_sql(self, compiler, connection, **extra):
+        return self.as_sqlite(compiler, connection, **extra)
+
+    def as_sqlite(self, compiler, connection, **extra):
+        template = ("CASE WHEN %(expressions)s < 1000000 THEN substr('00000' || %(expressions)s, -6) "
+                    "ELSE CAST(%(expressions)s AS TEXT) END")
+        return super().as_sql(compiler, connection, template=template, **extra)
+
+    def as_postgresql(self, compiler, connection, **extra):
+        template = ("CASE WHEN %(expressions)s < 1000000 THEN lpad(%(expressions)s::text, 6, '0') "
+                    "ELSE %(expressions)s::text END")
+        return super().as_sql(compiler, connection, template=template, **extra)
+
+
 class Submission(models.Model):
     community = models.ForeignKey(Community, verbose_name=_("community"), on_delete=models.PROTECT,
                                   related_name="submissions")
@@ -33,7 +59,13 @@ class Submission(models.Model):
     submitter = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("submitter"), null=True, blank=True,
                                   on_delete=models.SET_NULL, related_name="submissions")
     data = models.JSONField(_("data"))
-    reference = models.CharField(_("reference number"), max_length=32, unique=True, null=True, blank=True)
+    # The reference number is the form's prefix and the local date (known before the INSERT)
+    # followed by the row's id (known only by the INSERT): the database joins them, so storing a
+    # submission is one INSERT rather than an INSERT and an UPDATE. It is unique because the id is.
+    reference_stem = models.CharField(_("reference prefix and date"), max_length=24, editable=False)
+    reference = models.GeneratedField(verbose_name=_("reference number"),
+                                      expression=Concat(models.F("reference_stem"), PaddedId()),
+                                      output_field=models.CharField(max_length=32), db_persist=True, unique=True)
     submit_time = models.DateTimeField(_("submitted at"), auto_now_add=True, db_index=True)
     idempotency_key = models.CharField(_("idempotency key"), max_length=64, blank=True)
     page = models.ForeignKey("wagtailcore.Page", verbose_name=_("page"), null=True, blank=True,
@@ -43,6 +75,8 @@ class Submission(models.Model):
     unit = models.ForeignKey("engine.OrgUnit", verbose_name=_("unit"), null=True, blank=True,
                              on_delete=models.PROTECT, related_name="submissions")
     language = models.CharField(_("language"), max_length=16, blank=True)
+    # When the retention period (or the submitter's account deletion) took its personal data out
+    redacted_at = models.DateTimeField(_("personal data removed at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("submission")

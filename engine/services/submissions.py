@@ -103,8 +103,11 @@ def check_names_and_files(spec, data, community, user, session_key):
 
 
 def submit(*, form, data, user, version=None, idempotency_key="", page=None, session_key="", language="",
-           key_is_secret=False) -> SubmitResult:
-    """Submit `data` to the form Definition `form` (its live version unless `version` is given)."""
+           key_is_secret=False, validated=None) -> SubmitResult:
+    """Submit `data` to the form Definition `form` (its live version unless `version` is given).
+
+    `validated` is a form's (spec, data) that the schema has just passed: when it is this
+    version's spec and equal data, the verdict is the same and the schema is not run twice."""
     version = version or form.live_version
     spec = form_spec(version)
     community = form.community
@@ -124,7 +127,8 @@ def submit(*, form, data, user, version=None, idempotency_key="", page=None, ses
             return SubmitResult(existing, created=False)
     # (a server-signed key is checked by the unique constraint alone: a replay fails the insert
     # and finds the first submission below, which saves a query on every first submission)
-    errors = validate(spec, data)
+    already = validated is not None and validated[0] is spec and validated[1] == data
+    errors = [] if already else validate(spec, data)
     tokens = []
     if not errors:
         errors, tokens = check_names_and_files(spec, data, community, user, session_key)
@@ -137,9 +141,8 @@ def submit(*, form, data, user, version=None, idempotency_key="", page=None, ses
                 community=community, form=form, form_version=version, submitter=submitter, data=data,
                 idempotency_key=idempotency_key, page=page, language=language,
                 unit=_unit_of(spec, data, community, user),
+                reference_stem=f"{spec.reference_prefix}{timezone.localdate():%Y%m%d}",
             )
-            submission.reference = f"{spec.reference_prefix}{timezone.localdate():%Y%m%d}{submission.pk:06d}"
-            submission.save(update_fields=["reference"])
             if tokens:
                 attached = SubmissionFile.objects.filter(token__in=tokens, submission__isnull=True).update(
                     submission=submission)
