@@ -15,6 +15,22 @@ LINLI_WORKFLOWS_DIR   workflows_yaml/ to load definitions from
 WAGTAILADMIN_BASE_URL the admin's address, for links in notifications
 STATIC_MANIFEST       "1" in production after collectstatic: hashed static names served by whitenoise
 LOG_LEVEL, TASKS_LOG_LEVEL  logging levels (default WARNING)
+EMAIL_HOST, EMAIL_PORT, DEFAULT_FROM_EMAIL  SMTP for notifications (without EMAIL_HOST mail goes to the console)
+STATIC_ROOT           where collectstatic writes (default static_collected/ in the project)
+TASKS_REDIS_URL       with TASKS_BACKEND=rq: the Redis database of the task queue (not the cache's)
+
+HTTPS and headers (production: see deploy/production.env.example):
+HTTPS                 "1" when the site is served over HTTPS: secure cookies, SSL redirect, HSTS
+SECURE_SSL_REDIRECT, SECURE_HSTS_SECONDS, SECURE_HSTS_INCLUDE_SUBDOMAINS, SECURE_HSTS_PRELOAD
+                      override what HTTPS implies, one by one
+SECURE_PROXY_SSL_HEADER  the header a trusted reverse proxy sets, e.g. "X-Forwarded-Proto" (opt-in)
+PROXY_COUNT           reverse proxies in front that append to X-Forwarded-For (default 0: the
+                      client address is REMOTE_ADDR); rate limits count per client address
+
+Rate limits (0 turns one off):
+LOGIN_FAILURE_LIMIT, LOGIN_LOCKOUT_SECONDS   failed sign-ins per username and address (5 in 900 s)
+ANONYMOUS_SUBMISSION_LIMIT, ANONYMOUS_SUBMISSION_WINDOW  submissions per address by visitors
+                      not signed in (20 in 600 s)
 """
 
 import os
@@ -23,6 +39,7 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -37,6 +54,14 @@ def env_bool(name, default):
 def env_list(name, default):
     value = os.environ.get(name)
     return [v.strip() for v in value.split(",") if v.strip()] if value else default
+
+
+def env_int(name, default):
+    value = os.environ.get(name, "").strip()
+    try:
+        return int(value) if value else default
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}") from None
 
 
 DEBUG = env_bool("DEBUG", "DATABASE_URL" not in os.environ)
@@ -82,13 +107,18 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # after whitenoise (static files need none), before the page cache: cached pages get the headers too
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "engine.security.AdminContentSecurityPolicyMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "cms.cache.PublicPageCacheMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "engine.security.LoginLockoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
 ]
 
@@ -130,13 +160,18 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # busy timeout, so concurrency tests would see errors no real deployment shows.
     # One file per process, so two test runs on one machine do not share (and lock) a database.
     DATABASES["default"]["TEST"] = {"NAME": os.path.join(tempfile.gettempdir(), f"linli-test-{os.getpid()}.sqlite3")}
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Wagtail's database search backend uses PostgreSQL's full-text fields and GIN indexes
+    INSTALLED_APPS += ["django.contrib.postgres"]
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # The ledger's covering index serves PostgreSQL; SQLite builds it without the INCLUDE columns.
 SILENCED_SYSTEM_CHECKS = ["models.W040"]
 
 AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend behind a per-username-and-address limit of failed sign-ins: the
+    # admin login, Django's admin and POST /api/v1/auth/token/ all authenticate through it
+    "engine.security.RateLimitedModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
@@ -158,7 +193,7 @@ WAGTAIL_I18N_ENABLED = False
 WAGTAILADMIN_PERMITTED_LANGUAGES = LANGUAGES
 
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "static_collected"
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "static_collected"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     # STATIC_MANIFEST=1 in production (after collectstatic): hashed, compressed names that
@@ -179,13 +214,27 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 CACHE_URL = os.environ.get("CACHE_URL", "locmem://")
 if CACHE_URL.startswith(("redis://", "rediss://")):
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
+    # Sessions read from the shared cache, written through to the database: a Redis restart
+    # signs nobody out.
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 elif CACHE_URL.startswith("locmem://"):
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 else:
     raise ImproperlyConfigured(f"CACHE_URL must start with redis:// or locmem://, not {CACHE_URL!r}")
 
+# Mail (notifications, Wagtail's moderation messages): SMTP when EMAIL_HOST is set, else
+# written to the log (the demo and tests have no mail server).
+_email_host = os.environ.get("EMAIL_HOST", "")
+MAILERS = {"default": (
+    {"BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+     "OPTIONS": {"host": _email_host, "port": int(os.environ.get("EMAIL_PORT", "25"))}}
+    if _email_host else {"BACKEND": "django.core.mail.backends.console.EmailBackend"})}
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "linli@localhost")
+
 TASK_BACKENDS = {
     "database": "django_tasks_db.DatabaseBackend",
+    # RQ on Redis (django-tasks-rq); worker: manage.py rqworker default --with-scheduler --job-class django_tasks_rq.Job
+    "rq": "django_tasks_rq.RQBackend",
     "immediate": "django.tasks.backends.immediate.ImmediateBackend",
     "dummy": "django.tasks.backends.dummy.DummyBackend",
 }
@@ -193,6 +242,83 @@ _tasks_backend = os.environ.get("TASKS_BACKEND", "database")
 if _tasks_backend not in TASK_BACKENDS:
     raise ImproperlyConfigured(f"TASKS_BACKEND must be one of {sorted(TASK_BACKENDS)}, not {_tasks_backend!r}")
 TASKS = {"default": {"BACKEND": TASK_BACKENDS[_tasks_backend]}}
+if _tasks_backend == "rq":
+    TASKS_REDIS_URL = os.environ.get("TASKS_REDIS_URL", "")
+    if not TASKS_REDIS_URL.startswith(("redis://", "rediss://")):
+        raise ImproperlyConfigured("TASKS_BACKEND=rq needs TASKS_REDIS_URL=redis://host:port/db.")
+    if TASKS_REDIS_URL.rstrip("/") == CACHE_URL.rstrip("/"):
+        # clearing the cache (FLUSHDB) would drop every queued task with it
+        raise ImproperlyConfigured("TASKS_REDIS_URL must name another Redis database than CACHE_URL.")
+    INSTALLED_APPS += ["django_rq"]
+    TASKS["default"]["QUEUES"] = ["default"]
+    RQ_QUEUES = {"default": {"URL": TASKS_REDIS_URL, "DEFAULT_TIMEOUT": 600}}
+
+# ---------------------------------------------------------------- HTTPS and headers
+
+# HTTPS=1 where the site is served over TLS (directly or by a proxy): cookies only over HTTPS,
+# plain HTTP redirected, browsers told to come back over HTTPS for a year (HSTS). Each can be
+# overridden on its own; SECURE_HSTS_PRELOAD is a commitment (hstspreload.org), so never implied.
+HTTPS = env_bool("HTTPS", False)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", HTTPS)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000 if HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", HTTPS)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+# Trust X-Forwarded-Proto (or the header named) only behind a proxy that always sets it.
+_proxy_ssl_header = os.environ.get("SECURE_PROXY_SSL_HEADER", "").strip()
+SECURE_PROXY_SSL_HEADER = (f"HTTP_{_proxy_ssl_header.upper().replace('-', '_')}", "https") if _proxy_ssl_header else None
+SESSION_COOKIE_HTTPONLY = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"  # Wagtail's preview frames itself with its own SAMEORIGIN override
+
+# Content Security Policy (Django's ContentSecurityPolicyMiddleware). The public site uses only
+# its own scripts and styles: no inline script runs. Inline styles stay allowed: templates and the
+# server-drawn SVG charts use style attributes, which a nonce cannot cover.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF, CSP.UNSAFE_INLINE],
+    "img-src": [CSP.SELF, "data:"],
+    "font-src": [CSP.SELF],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
+# Wagtail's admin has inline scripts in its panels and date pickers, blob: image previews and a
+# preview pane that frames the site: a looser policy for those paths (engine.security). A page
+# previewed in that pane keeps the public policy, except that the admin may frame it.
+LINLI_ADMIN_CSP_PATHS = ("/admin/", "/django-admin/")
+LINLI_ADMIN_CSP = {
+    **SECURE_CSP,
+    "script-src": [CSP.SELF, CSP.UNSAFE_INLINE],
+    "img-src": [CSP.SELF, "data:", "blob:"],
+    "font-src": [CSP.SELF, "data:"],
+    "frame-src": [CSP.SELF],
+    "frame-ancestors": [CSP.SELF],
+}
+LINLI_PREVIEW_CSP = {**SECURE_CSP, "frame-ancestors": [CSP.SELF]}
+# The admin asks no third party: no Gravatar images (e-mail hashes), no release check.
+WAGTAIL_GRAVATAR_PROVIDER_URL = None
+WAGTAIL_ENABLE_UPDATE_CHECK = False
+
+# ---------------------------------------------------------------- rate limits (engine.security)
+
+# Counted in the cache (Redis in production, so every process shares the count); limit 0 = off.
+# Addresses: REMOTE_ADDR, or with PROXY_COUNT=n the n-th address from the right of
+# X-Forwarded-For (what the outermost trusted proxy saw); IPv6 counts per /64.
+LINLI_PROXY_COUNT = env_int("PROXY_COUNT", 0)
+LINLI_RATE_LIMITS = {
+    # failed sign-ins per username and address; then refused until the window ends; a success resets
+    "login": {"limit": env_int("LOGIN_FAILURE_LIMIT", 5), "window": env_int("LOGIN_LOCKOUT_SECONDS", 900)},
+    # submissions stored per address by visitors who are not signed in (a shared carrier-grade
+    # NAT puts many residents behind one address: keep it generous)
+    "anonymous_submission": {"limit": env_int("ANONYMOUS_SUBMISSION_LIMIT", 20),
+                             "window": env_int("ANONYMOUS_SUBMISSION_WINDOW", 600)},
+}
 
 WAGTAIL_SITE_NAME = "邻里 Linli"
 WAGTAILADMIN_BASE_URL = os.environ.get("WAGTAILADMIN_BASE_URL", "http://127.0.0.1:8000")
@@ -207,6 +333,9 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PARSER_CLASSES": ["engine.api.parsing.SafeJSONParser", "rest_framework.parsers.FormParser",
+                               "rest_framework.parsers.MultiPartParser"],
+    "EXCEPTION_HANDLER": "engine.api.parsing.linli_exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Linli API",
@@ -214,7 +343,15 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_URLCONF": "engine.api.schema_urls",
+    # `check --deploy` generates the schema from the whole URLconf, Wagtail's admin API included
+    "PREPROCESSING_HOOKS": ["config.settings.linli_api_endpoints"],
 }
+
+
+def linli_api_endpoints(endpoints, **kwargs):
+    """drf-spectacular hook: the schema describes Linli's API (/api/v1/) only."""
+    return [endpoint for endpoint in endpoints if endpoint[0].startswith("/api/v1/")]
+
 
 # Where the community definitions live (the files a community starts from).
 LINLI_FORMS_DIR = Path(os.environ.get("LINLI_FORMS_DIR", BASE_DIR / "forms_schemas"))

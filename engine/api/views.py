@@ -7,20 +7,24 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.authtoken.views import ObtainAuthToken
-from rest_framework.exceptions import PermissionDenied
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
-from engine import policy
+from engine import policy, security
+from engine.api.parsing import SafeJSONParser
 from engine.forms.registry import form_spec
 from engine.forms.spec import text
 from engine.forms.validation import as_messages
 from engine.models import Definition, Submission
 from engine.services import submissions as submission_service
 from engine.services.uploads import UploadRefused, store_upload
+
+
+Errors = inline_serializer("SubmissionErrors", {"errors": serializers.DictField(child=serializers.ListField(child=serializers.CharField()))})
 
 
 class TokenThrottle(AnonRateThrottle):
@@ -34,10 +38,23 @@ class ObtainToken(ObtainAuthToken):
 
     @extend_schema(
         request=inline_serializer("TokenRequest", {"username": serializers.CharField(), "password": serializers.CharField()}),
-        responses=inline_serializer("TokenResponse", {"token": serializers.CharField()}),
+        responses={200: inline_serializer("TokenResponse", {"token": serializers.CharField()}), 429: Errors},
     )
     def post(self, request, *args, **kwargs):
-        return super().post(request, *args, **kwargs)
+        # DRF's serializer calls authenticate(request=...): the sign-in limit of engine.security applies
+        try:
+            return super().post(request, *args, **kwargs)
+        except ValidationError:
+            refused = security.login_refused(request)
+            if refused is None:
+                raise
+            return _too_many("login", refused)
+
+
+def _too_many(rule, decision):
+    """429 in the API's error shape, with Retry-After."""
+    return Response({"errors": {"": [security.refusal_message(rule, decision, translation.get_language())]}},
+                    status=status.HTTP_429_TOO_MANY_REQUESTS, headers={"Retry-After": str(decision.retry_after)})
 
 
 def _live_forms():
@@ -69,7 +86,6 @@ SubmissionCreated = inline_serializer("SubmissionCreated", {
     "id": serializers.IntegerField(), "reference": serializers.CharField(), "state": serializers.CharField(),
     "form_version": serializers.IntegerField(),
 })
-Errors = inline_serializer("SubmissionErrors", {"errors": serializers.DictField(child=serializers.ListField(child=serializers.CharField()))})
 
 
 class FormList(APIView):
@@ -105,7 +121,9 @@ def _visible_item(request, pk):
     """(submission, flow instance) the caller may see — 404 otherwise, exactly like a missing one."""
     from engine.models import FlowInstance
 
-    submission = get_object_or_404(policy.visible_submissions(request.user, Submission.objects.all()), pk=pk)
+    submission = policy.visible_submissions(request.user, Submission.objects.all()).filter(pk=pk).first()
+    if submission is None:
+        raise _not_found(request, "item", pk)
     return submission, get_object_or_404(FlowInstance, submission=submission)
 
 
@@ -122,24 +140,28 @@ class SubmissionCreate(APIView):
     """Submit an instance of the form. Send `Idempotency-Key` to make retries safe."""
 
     permission_classes = [AllowAny]
-    parser_classes = [JSONParser]
+    parser_classes = [SafeJSONParser]
 
-    @extend_schema(request=OpenApiTypes.OBJECT, responses={201: SubmissionCreated, 400: Errors},
+    @extend_schema(request=OpenApiTypes.OBJECT, responses={201: SubmissionCreated, 400: Errors, 429: Errors},
                    parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False)])
     def post(self, request, community, form):
         record = _form_or_404(community, form)
         key = request.headers.get("Idempotency-Key", "")[:64]
-        try:
-            result = submission_service.submit(
-                form=record, data=request.data, user=request.user, idempotency_key=key,
-                session_key=request.session.session_key or "", language=translation.get_language())
-        except submission_service.SubmissionNotAllowed:
-            raise PermissionDenied() from None
-        except submission_service.SubmissionInvalid as invalid:
-            return Response({"errors": as_messages(invalid.errors, translation.get_language())},
-                            status=status.HTTP_400_BAD_REQUEST)
-        except submission_service.IdempotencyConflict:
-            return Response({"errors": {"": ["Idempotency-Key already used"]}}, status=status.HTTP_409_CONFLICT)
+        with security.SubmissionSlot(request) as slot:  # visitors not signed in: so many per address
+            if slot.refused:
+                return _too_many("anonymous_submission", slot.decision)
+            try:
+                result = submission_service.submit(
+                    form=record, data=request.data, user=request.user, idempotency_key=key,
+                    session_key=request.session.session_key or "", language=translation.get_language())
+            except submission_service.SubmissionNotAllowed:
+                raise PermissionDenied() from None
+            except submission_service.SubmissionInvalid as invalid:
+                return Response({"errors": as_messages(invalid.errors, translation.get_language())},
+                                status=status.HTTP_400_BAD_REQUEST)
+            except submission_service.IdempotencyConflict:
+                return Response({"errors": {"": ["Idempotency-Key already used"]}}, status=status.HTTP_409_CONFLICT)
+            slot.stored(result.created)
         submission = result.submission
         response = Response({"id": submission.pk, "reference": submission.reference, "state": _state(submission),
                              "form_version": submission.form_version.number}, status=status.HTTP_201_CREATED)
@@ -181,9 +203,10 @@ class SubmissionDetail(APIView):
 
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request, pk):
-        submission = get_object_or_404(
-            policy.visible_submissions(request.user, Submission.objects.select_related("form_version", "community", "form")),
-            pk=pk)
+        submission = policy.visible_submissions(
+            request.user, Submission.objects.select_related("form_version", "community", "form")).filter(pk=pk).first()
+        if submission is None:
+            raise _not_found(request, "submission", pk)
         from engine.models import FlowInstance
         from engine.workflow import adapter
 
@@ -312,8 +335,8 @@ class Leaderboard(APIView):
                                OpenApiParameter("category", str)], responses=OpenApiTypes.OBJECT)
     def get(self, request, community):
         from engine.models import Person
-        from engine.privacy import public_name
         from engine.services import points as points_service
+        from engine.services.honours import rules_for
 
         record = _community_or_404(community)
         period = request.query_params.get("period", "quarter")
@@ -321,8 +344,10 @@ class Leaderboard(APIView):
             return Response({"errors": {"period": ["month, quarter, half_year or year"]}}, status=400)
         rows = points_service.leaderboard(record, period=period, category=request.query_params.get("category") or None)
         people = Person.objects.in_bulk([row["person_id"] for row in rows])
+        rules = rules_for(record)  # the community's privacy: mask or hide, its anonymous label
         return Response({"community": record.slug, "period": period, "entries": [
-            {"rank": rank, "name": public_name(people[row["person_id"]]), "points": row["points"]}
+            {"rank": rank, "name": rules.name(people[row["person_id"]].name, people[row["person_id"]].show_name_publicly),
+             "points": row["points"]}
             for rank, row in enumerate(rows, start=1)]})
 
 
@@ -367,7 +392,8 @@ class Award(APIView):
                                  else "Enter a whole number other than 0"]
         if not reason:
             errors["/reason"] = ["请写明理由" if translation.get_language().startswith("zh") else "Give a reason"]
-        person = Person.objects.filter(community=record, pk=data.get("person")).first()
+        person = None if _id_error(data, "person", required=True) else (
+            Person.objects.filter(community=record, pk=data.get("person")).first())
         if person is None:
             errors["/person"] = ["本社区没有这个人" if translation.get_language().startswith("zh")
                                  else "No such person in this community"]
@@ -396,13 +422,20 @@ class CastBallot(APIView):
         from engine.models import FlowInstance, Person
         from engine.workflow import adapter
 
-        instance = get_object_or_404(FlowInstance.objects.select_related("community"), submission_id=pk)
+        instance = FlowInstance.objects.select_related("community").filter(submission_id=pk).first()
+        if instance is None:
+            raise Http404()
         body = request.data if isinstance(request.data, dict) else {}
         community = instance.community
+        staff = policy.is_admin(request.user, community) or policy.can_view_submission(request.user, instance.submission)
+        if not staff and not _in_open_electorate(request.user, instance):
+            raise _not_found(request, "ballot", pk)  # someone else's item: exactly like a missing one
         if body.get("voter") is not None or body.get("paper") or body.get("proxy") is not None:
-            if not policy.is_admin(request.user, community) and not policy.can_view_submission(
-                    request.user, instance.submission):
-                raise PermissionDenied()
+            if not staff:
+                raise _not_found(request, "ballot", pk)
+            errors = {**_id_error(body, "voter", required=True), **_id_error(body, "proxy")}
+            if errors:
+                return Response({"errors": errors}, status=400)
             voter = get_object_or_404(Person, community=community, pk=body.get("voter"))
             proxy = Person.objects.filter(community=community, pk=body.get("proxy")).first() if body.get("proxy") else None
             paper = bool(body.get("paper"))
@@ -431,6 +464,8 @@ class Reassign(APIView):
         from engine.workflow import adapter
 
         submission, instance = _visible_item(request, pk)
+        if _id_error(request.data, "person", required=True):
+            return Response({"errors": _id_error(request.data, "person", required=True)}, status=400)
         person = Person.objects.filter(community=instance.community, pk=request.data.get("person")).first()
         if person is None:
             return Response({"errors": {"/person": ["本社区没有这个人"]}}, status=400)
@@ -458,3 +493,37 @@ class Comment(APIView):
         except adapter.TransitionError as error:
             return Response({"errors": as_messages(error.errors, translation.get_language())}, status=400)
         return Response({"time": event.created_at, "comment": event.comment}, status=201)
+
+
+# ---------------------------------------------------------------- shared checks
+
+
+def _id_error(body, key, required=False) -> dict:
+    """{pointer: [message]} when `key` is not a whole-number id (a string or a bool is not one)."""
+    value = body.get(key) if isinstance(body, dict) else None
+    if value is None and not required:
+        return {}
+    if isinstance(value, bool) or not isinstance(value, int):
+        zh = translation.get_language().startswith("zh")
+        return {f"/{key}": ["请填写人员编号（整数）" if zh else "Give the person's id (a whole number)"]}
+    return {}
+
+
+def _in_open_electorate(user, instance) -> bool:
+    from engine.models import Person
+    from engine.workflow import adapter
+
+    state = adapter.compiled(instance).states.get(instance.state)
+    if state is None or state.vote is None or instance.finished_at:
+        return False
+    person = Person.objects.filter(community=instance.community, user=user).first()
+    return person is not None and person in adapter.electorate(instance, instance.state)
+
+
+def _not_found(request, kind, pk):
+    from django.http import Http404
+
+    from engine.refusals import log_refusal
+
+    log_refusal(request, kind, pk)
+    return Http404()
