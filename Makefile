@@ -16,7 +16,7 @@ PYTHON_CANDIDATES := python3.13 python3.12 \
 PYTHON ?= $(shell for c in $(PYTHON_CANDIDATES); do \
 	if $$c -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then echo $$c; break; fi; done)
 
-.PHONY: install browser-deps demo test test-fast check load seed run worker bench lock clean screenshots
+.PHONY: install browser-deps demo test test-fast check load seed run worker bench lock clean screenshots prod-check
 
 install: $(STAMP)
 
@@ -71,6 +71,12 @@ check: install
 
 bench: install
 	$(PY) bench/definitions.py
+
+# The production setup started on this machine and tried end to end (deploy/prod_check.py): a throwaway
+# PostgreSQL database (127.0.0.1:5432, user postgres) and spare Redis databases (127.0.0.1:6379), two
+# gunicorn instances and an RQ worker; everything it starts is stopped, dropped or flushed at the end.
+prod-check: install
+	$(PY) deploy/prod_check.py
 
 # Re-resolve the lock from requirements.in into a scratch virtualenv.
 lock:

@@ -1,6 +1,6 @@
 """Wagtail's submissions listing: narrowed by the policy, and exports a spreadsheet cannot turn into formulas."""
 
-from wagtail.contrib.forms.views import SubmissionsListView
+from wagtail.contrib.forms.views import DeleteSubmissionsView, SubmissionsListView
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -23,3 +23,23 @@ class LinliSubmissionsListView(SubmissionsListView):
 
     def write_csv_row(self, writer, row_dict):
         return super().write_csv_row(writer, {k: neutralise(v) for k, v in row_dict.items()})
+
+
+class LinliDeleteSubmissionsView(DeleteSubmissionsView):
+    """Wagtail's "delete selected submissions", narrowed by the same policy as the listing: a
+    selection that reaches beyond what the caller may see is refused whole, like a missing one."""
+
+    def get_queryset(self):
+        from django.http import Http404
+
+        from engine import policy
+        from engine.refusals import log_refusal
+
+        wanted = self.request.GET.getlist("selected-submissions")
+        if not all(value.isdigit() for value in wanted):
+            raise Http404
+        selected = policy.visible_submissions(self.request.user, self.page.get_submissions()).filter(id__in=wanted)
+        if selected.count() != len(set(wanted)):
+            log_refusal(self.request, "submission deletion", ",".join(wanted)[:100])
+            raise Http404
+        return selected

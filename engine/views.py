@@ -6,6 +6,7 @@ from django.views.decorators.http import require_GET
 
 from engine import policy
 from engine.models import SubmissionFile
+from engine.refusals import log_refusal
 
 
 @require_GET
@@ -15,8 +16,10 @@ def serve_file(request, token):
         mine = (request.user.is_authenticated and stored.owner_id == request.user.pk) or (
             not request.user.is_authenticated and stored.session_key and stored.session_key == request.session.session_key)
         if not mine:
+            log_refusal(request, "file", token[:8])
             raise Http404
     elif not policy.can_view_submission(request.user, stored.submission):
+        log_refusal(request, "file", token[:8])
         raise Http404  # exactly like a missing file: no hint that it exists
     response = FileResponse(stored.file.open("rb"), content_type=stored.content_type)
     disposition = "inline" if stored.content_type.startswith("image/") else "attachment"

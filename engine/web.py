@@ -14,7 +14,8 @@ from engine import policy
 from engine.forms.display import display_value
 from engine.forms.registry import form_spec
 from engine.forms.spec import text
-from engine.models import Definition, FlowInstance, Submission
+from engine.models import Definition, FlowInstance, Notification, Submission
+from engine.refusals import log_refusal
 from engine.workflow import adapter
 
 
@@ -41,7 +42,16 @@ def inbox(request):
                          "steps": [text(o.transition.title, language) for o in steps]})
         if len(rows) >= 50:
             break
-    return render(request, "linli/inbox.html", {"rows": rows})
+    notes = Notification.objects.filter(user=request.user, read_at__isnull=True).select_related("community")
+    return render(request, "linli/inbox.html", {"rows": rows, "notifications": list(notes.order_by("-created_at")[:20])})
+
+
+@login_required
+@require_http_methods(["POST"])
+def notifications_read(request):
+    """Mark the caller's own notifications read (never anybody else's)."""
+    Notification.objects.filter(user=request.user, read_at__isnull=True).update(read_at=timezone.now())
+    return redirect("linli_inbox")
 
 
 @login_required
@@ -68,6 +78,7 @@ def item(request, pk):
         # the electorate of an open vote sees the item it votes on, and nothing else
         candidate = FlowInstance.objects.filter(submission_id=pk, finished_at__isnull=True).first()
         if candidate is None or _vote_offer(request.user, candidate, language) is None:
+            log_refusal(request, "item page", pk)
             raise Http404
         submission = queryset.get(pk=pk)
     try:

@@ -176,6 +176,9 @@ def index_community(doc: Document, folder: str) -> tuple[CommunityIndex, list]:
         if "flow" in source:
             index.flow_refs.append((f"{here}/source/flow", source["flow"]))
         define(index.honour_rolls, "honour roll", roll["key"], f"{here}/key", source.get("flow", ""))
+    reviewer = data.get("publishing", {}).get("reviewer_role")
+    if reviewer and reviewer not in index.roles:
+        problems.append(unknown(doc, "/publishing/reviewer_role", "role", reviewer, index.roles))
     return index, problems
 
 

@@ -52,6 +52,9 @@ class Person(models.Model):
                              related_name="residents")
     is_member = models.BooleanField(_("party member"), default=False)
     show_name_publicly = models.BooleanField(_("agrees to appear by name on public pages"), default=False)
+    # Separate consents (PIPL: making personal information public needs its own consent).
+    honour_roll_consent = models.BooleanField(_("agrees to appear by name on honour rolls"), default=False)
+    contact_consent = models.BooleanField(_("agrees to be contacted by residents about their posts"), default=False)
     external_id = models.CharField(_("roster number"), max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

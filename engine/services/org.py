@@ -136,8 +136,13 @@ def claim_post(*, person, post, unit, submission=None, day=None) -> PostAssignme
 
 
 def release_post(*, person, post, unit, day=None) -> int:
-    return PostAssignment.objects.filter(person=person, post=post, unit=unit, until__isnull=True).update(
-        until=day or timezone.localdate())
+    released = 0
+    # saved one by one (a person holds a post at a unit once): post_save purges the public board
+    for holding in PostAssignment.objects.filter(person=person, post=post, unit=unit, until__isnull=True):
+        holding.until = day or timezone.localdate()
+        holding.save(update_fields=["until"])
+        released += 1
+    return released
 
 
 def post_board(unit: OrgUnit):

@@ -59,25 +59,13 @@ def compiled(instance_or_version) -> core.Flow:
     return _FLOWS[key]
 
 
-_FORM_FLOWS: dict[tuple, dict] = {}
-
-
 def flow_for_form(form: Definition) -> Definition | None:
-    """The live flow whose `form:` is this form. The mapping is cached per set of live flow
-    versions of the community, so a request reads one light row per flow, not their content."""
-    rows = tuple(Definition.objects.filter(community_id=form.community_id, kind="flow", live_version__isnull=False)
-                 .order_by("pk").values_list("pk", "live_version_id", "live_version__content_hash"))
-    key = (form.community_id, rows)
-    if key not in _FORM_FLOWS:
-        if len(_FORM_FLOWS) > 512:
-            _FORM_FLOWS.clear()
-        mapping = {}
-        for record in Definition.objects.filter(pk__in=[r[0] for r in rows]).select_related("live_version"):
-            compiled(record.live_version)  # compile now, while the content is loaded
-            mapping.setdefault(record.live_version.data.get("form"), record)
-        _FORM_FLOWS[key] = mapping
-    # the cached record is read-only here; the key changes whenever a flow version does
-    return _FORM_FLOWS[key].get(form.key)
+    """The live flow that handles this form: publishing keeps `form.flow` pointing at it, so
+    a caller that loaded the form with `flow__live_version` reads it without a query."""
+    if form.flow_id is None:
+        return None
+    flow = form.flow
+    return flow if flow.live_version_id is not None else None
 
 
 # ---------------------------------------------------------------- facts
@@ -198,13 +186,14 @@ def start(submission: Submission):
     flow = compiled(record.live_version)
     now = timezone.now()
     timers = [spec for kind, spec in core.clocks(flow.states[flow.start]) if kind == "timer"]
-    due = min((deadline(now, t["after"]) for t in timers if not t.get("reminder")), default=None)
+    deadlines = [deadline(now, spec["after"]) for spec in timers]  # working days: computed once
+    due = min((d for d, spec in zip(deadlines, timers) if not spec.get("reminder")), default=None)
     instance = FlowInstance.objects.create(community=submission.community, submission=submission, flow=record,
                                            flow_version=record.live_version, state=flow.start, entered_at=now,
                                            due_at=due)
     # (the submission row itself records who submitted and when: the history shows it as the first event)
-    for spec in timers:
-        _schedule(instance, spec, now, update_due=False)
+    for spec, due in zip(timers, deadlines):
+        _schedule(instance, spec, now, update_due=False, due=due)
     return instance
 
 
@@ -421,8 +410,8 @@ def _carry_out(instance, flow, kind, spec, *, user, inputs, now, event, index):
     # "open_vote" and "countersigned" need nothing beyond the audit event already written
 
 
-def _schedule(instance, spec, now, update_due=True):
-    due = deadline(now, spec["after"])
+def _schedule(instance, spec, now, update_due=True, due=None):
+    due = due or deadline(now, spec["after"])
     if spec.get("reminder"):
         Timer.objects.create(instance=instance, state=spec["state"], reminder=spec["reminder"],
                              due_at=max(now, before(due, spec["remind_before"])))

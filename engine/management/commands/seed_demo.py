@@ -39,6 +39,9 @@ class Command(BaseCommand):
                     self.place(community, user, suffix)
                     rows.append((username, title_en, community.slug))
             self.form_pages()
+        from cms.demo import seed_public_site
+
+        seed_public_site(self.stdout)
         width = max(len(r[0]) for r in rows)
         self.stdout.write(f"Demo accounts (password: {DEMO_PASSWORD}):")
         for username, title, slug in rows:

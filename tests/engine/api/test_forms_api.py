@@ -117,6 +117,7 @@ def test_a_valid_submission_is_stored_exactly_as_sent(resident_client, resident)
     assert re.fullmatch(rf"MQ{timezone.localdate():%Y%m%d}\d{{6}}", body["reference"])
     stored = Submission.objects.get()
     assert stored.pk == body["id"] and stored.reference == body["reference"]
+    assert body["reference"].endswith(f"{stored.pk:06d}")
     assert stored.data == REQUEST
     assert stored.submitter == resident
     assert stored.community.slug == "minyue" and stored.form.key == "resident-request"
@@ -128,6 +129,16 @@ def test_references_are_unique(resident_client):
     references = {post(resident_client, SUBMIT_URL, REQUEST).json()["reference"] for _ in range(3)}
     assert len(references) == 3
     assert Submission.objects.count() == 3
+
+
+def test_the_reference_number_grows_past_six_digits_without_losing_any(resident_client):
+    first = Submission.objects.get(pk=post(resident_client, SUBMIT_URL, REQUEST).json()["id"])
+    # the row a community makes as it reaches its millionth submission
+    millionth = Submission.objects.create(
+        id=1234567, community=first.community, form=first.form, form_version=first.form_version,
+        data=first.data, reference_stem=first.reference_stem)
+    assert millionth.reference == f"{first.reference_stem}1234567"
+    assert Submission.objects.get(pk=1234567).reference == millionth.reference
 
 
 def test_an_invalid_submission_gets_errors_by_pointer_and_nothing_is_stored(resident_client):
@@ -258,6 +269,20 @@ def test_an_idempotency_key_reused_for_another_request_is_a_conflict(resident_cl
     # the first request itself still replays
     again = post(resident_client, SUBMIT_URL, REQUEST, HTTP_IDEMPOTENCY_KEY="my-key")
     assert again.json() == first and again["Idempotent-Replayed"] == "true"
+
+
+def test_a_form_pages_verdict_is_reused_only_for_the_very_data_it_passed(resident_client, resident):
+    from engine.forms.registry import form_spec
+
+    form = Definition.objects.get(community__slug="minyue", kind="form", key="resident-request")
+    spec = form_spec(form.live_version)
+    bad = {**REQUEST, "mobile": "12345"}
+    with pytest.raises(submission_service.SubmissionInvalid) as refused:
+        submission_service.submit(form=form, data=bad, user=resident, validated=(spec, REQUEST))
+    assert [e.pointer for e in refused.value.errors] == ["/mobile"]
+    assert Submission.objects.count() == 0
+    stored = submission_service.submit(form=form, data=dict(REQUEST), user=resident, validated=(spec, REQUEST))
+    assert stored.created and stored.submission.data == REQUEST
 
 
 @pytest.mark.django_db(transaction=True)

@@ -154,6 +154,26 @@ def test_rollback_republishes_old_content_as_a_new_version(tree):
 
 
 @pytest.mark.django_db
+def test_each_form_points_at_the_live_flow_that_handles_it(tree):
+    run("load_definitions")
+    request_form = Definition.objects.get(kind="form", key="request")
+    rating = Definition.objects.get(kind="form", key="rating")
+    flow = Definition.objects.get(kind="flow", key="request")
+    assert request_form.flow == flow and rating.flow is None
+    # the flow now handles the rating form instead: both pointers follow at once
+    flow_file = tree / "workflows_yaml" / "mini" / "request.flow.yaml"
+    text = flow_file.read_text(encoding="utf-8").replace("form: request\n", "form: rating\n", 1)
+    flow_file.write_text(text.replace("    guard: \"urgency == '紧急' or len(topic) > 0\"\n", ""), encoding="utf-8")
+    assert run("load_definitions")[0] == 0
+    request_form.refresh_from_db(), rating.refresh_from_db()
+    assert request_form.flow is None and rating.flow == flow
+    # and back, by a rollback
+    rollback_definition(flow, 1)
+    request_form.refresh_from_db(), rating.refresh_from_db()
+    assert request_form.flow == flow and rating.flow is None
+
+
+@pytest.mark.django_db
 def test_published_versions_are_immutable(tree):
     run("load_definitions")
     version = DefinitionVersion.objects.first()
@@ -190,3 +210,25 @@ def test_check_definitions_checks_only_the_paths_given(tree):
 def test_load_definitions_publishes_only_the_paths_given(tree):
     code, out, _ = run("load_definitions", "workflows_yaml/mini/community.yaml")
     assert (code, out.strip()) == (0, "published mini/mini (community) v1")
+
+
+@pytest.mark.django_db
+def test_exported_definitions_load_back_without_a_new_version(tree, tmp_path, settings):
+    run("load_definitions")
+    flow_file = tree / "workflows_yaml" / "mini" / "request.flow.yaml"
+    flow_file.write_text(flow_file.read_text(encoding="utf-8").replace("title: 诉求", "title: 新诉求"), encoding="utf-8")
+    run("load_definitions")
+    out = tmp_path / "exported"
+    code, printed, _ = run("export_definitions", str(out))
+    assert code == 0 and printed.startswith("exported 4 definitions of 1 communities")
+    exported = (out / "workflows_yaml" / "mini" / "request.flow.yaml").read_text(encoding="utf-8")
+    assert exported == flow_file.read_text(encoding="utf-8")  # the text as published, comments included
+    assert (out / "forms_schemas" / "_shared" / "defs.json").exists()
+    versions = DefinitionVersion.objects.count()
+    settings.LINLI_FORMS_DIR, settings.LINLI_WORKFLOWS_DIR = out / "forms_schemas", out / "workflows_yaml"
+    code, printed, errors = run("load_definitions")
+    assert code == 0, errors and DefinitionVersion.objects.count() == versions  # nothing changed, nothing published
+    from django.core.management import CommandError
+
+    with pytest.raises(CommandError, match="no community nowhere"):
+        run("export_definitions", str(out), "--community", "nowhere")

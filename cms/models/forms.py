@@ -1,5 +1,4 @@
-"""Wagtail page types. The home page is the root of a site; later issues add announcement,
-honour-roll, post-board and form pages under it."""
+"""Form pages: a published Linli form, and Wagtail's own form builder beside it."""
 
 from django.db import models
 from django.template.response import TemplateResponse
@@ -11,38 +10,6 @@ from wagtail.admin.panels import FieldPanel, InlinePanel
 from wagtail.contrib.forms.models import AbstractForm, AbstractFormField, FormMixin
 from wagtail.fields import RichTextField
 from wagtail.models import Page
-
-
-class HomePage(Page):
-    intro = RichTextField(_("introduction"), blank=True, features=["bold", "italic", "link", "ol", "ul"])
-    community = models.ForeignKey(
-        "engine.Community", verbose_name=_("community"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="+",
-    )
-
-    content_panels = Page.content_panels + [FieldPanel("community"), FieldPanel("intro")]
-
-    class Meta:
-        verbose_name = _("home page")
-
-    def get_context(self, request, *args, **kwargs):
-        return home_context(self, super().get_context(request, *args, **kwargs))
-
-
-def _communities_with_counts():
-    from django.db.models import Count, Q
-
-    from engine.models import Community
-
-    return Community.objects.filter(kind=Community.Kind.COMMUNITY).annotate(
-        form_count=Count("definitions", filter=Q(definitions__kind="form")),
-        flow_count=Count("definitions", filter=Q(definitions__kind="flow")),
-    ).order_by("slug")  # Meta.ordering does not apply to aggregate queries
-
-
-def home_context(page, context):
-    context["communities"] = _communities_with_counts()
-    return context
 
 
 class LinliFormPage(FormMixin, Page):
@@ -81,11 +48,13 @@ class LinliFormPage(FormMixin, Page):
         from engine.models import Definition
         from engine.services.drafts import changes_since, draft_for
 
-        from .wizard import FormWizard, serve_single_step
+        from cms.wizard import FormWizard, serve_single_step
 
-        # one query for the form, its community and live version (without the heavy content)
-        self.form = (Definition.objects.select_related("community", "live_version")
-                     .defer("live_version__source").get(pk=self.form_id))
+        # one query for the form, its community, live version and the flow that handles it
+        # (without the heavy source; the flow's content is read only to compile it, once)
+        self.form = (Definition.objects.select_related("community", "live_version", "flow__live_version")
+                     .defer("live_version__source", "flow__live_version__source", "flow__live_version__content")
+                     .get(pk=self.form_id))
         language = translation.get_language() or "zh-hans"
         version = self.version()
         if (len(form_spec(version).steps) == 1 and not request.user.is_authenticated
@@ -130,7 +99,7 @@ class LinliFormPage(FormMixin, Page):
         return Submission
 
     def get_submissions_list_view_class(self):
-        from .views import LinliSubmissionsListView
+        from cms.views import LinliSubmissionsListView
 
         return LinliSubmissionsListView  # Wagtail's listing, with formula-safe CSV
 

@@ -1,0 +1,46 @@
+"""What makes public pages change: flows asking for a page, and the changes that purge the
+cached pages of a community (cms.cache)."""
+
+from django.db.models.signals import post_delete, post_save
+from wagtail.signals import page_published, page_unpublished
+
+from cms import cache
+
+
+def _purge_page(sender, instance, **kwargs):
+    try:
+        community_id = getattr(instance.specific, "community_id", None)
+    except instance.DoesNotExist:  # deleted: its specific row is already gone
+        community_id = None
+    cache.purge(community_id, site=True)
+
+
+def _purge_community(sender, instance, **kwargs):
+    cache.purge(instance.community_id)
+
+
+def _purge_definitions(sender, instance, created=False, **kwargs):
+    if created:  # a new version of a form, flow or community file: names, counts and forms change
+        cache.purge(instance.community_id, site=True)
+
+
+def _publication_requested(sender, instance, kind, spec, **kwargs):
+    from cms.generate import on_publication_requested
+
+    on_publication_requested(sender, instance=instance, kind=kind, spec=spec)
+
+
+def connect():
+    from wagtail.models import Page
+
+    from engine.models import DefinitionVersion, Person, PostAssignment
+    from engine.workflow.adapter import publication_requested
+
+    publication_requested.connect(_publication_requested, dispatch_uid="linli-publication")
+    page_published.connect(_purge_page, dispatch_uid="linli-purge-published")
+    page_unpublished.connect(_purge_page, dispatch_uid="linli-purge-unpublished")
+    post_delete.connect(_purge_page, sender=Page, dispatch_uid="linli-purge-deleted")
+    post_save.connect(_purge_definitions, sender=DefinitionVersion, dispatch_uid="linli-purge-definitions")
+    for model in (PostAssignment, Person):  # a post changing hands; a consent given or withdrawn
+        post_save.connect(_purge_community, sender=model, dispatch_uid=f"linli-purge-save-{model.__name__}")
+        post_delete.connect(_purge_community, sender=model, dispatch_uid=f"linli-purge-delete-{model.__name__}")
