@@ -86,22 +86,27 @@ class OrgError(PersonError):
 
 
 class UnknownPost(OrgError):
+    code = "unknown_post"
     zh, en = "岗位 '{post}' 不存在", "unknown post '{post}'"
 
 
 class PostFull(OrgError):
+    code = "post_full"
     zh, en = "“{post}”在{unit}已满 ({capacity} 人)", "“{post}” at {unit} is full ({capacity})"
 
 
 class WrongLevel(OrgError):
+    code = "wrong_level"
     zh, en = "“{post}”设在{level}一级, 不能在{unit}认领", "“{post}” is held at {level} level, not at {unit}"
 
 
 class NotEligible(OrgError):
+    code = "not_eligible"
     zh, en = "认领“{post}”需要以下角色之一: {roles}", "Claiming “{post}” needs one of these roles: {roles}"
 
 
 class AlreadyHolds(OrgError):
+    code = "already_holds"
     zh, en = "您已担任{unit}的“{post}”", "You already hold “{post}” at {unit}"
 
 

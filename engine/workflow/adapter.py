@@ -14,9 +14,9 @@ import datetime
 from django.db import transaction
 from django.db.models import F
 from django.dispatch import Signal
-from django.utils import timezone
+from django.utils import timezone, translation
 
-from engine.definitions.problems import LinliError
+from engine.definitions.problems import LinliError, PersonError
 from engine.forms.registry import form_spec
 from engine.forms.validation import FieldError, validate
 from engine.models import (AuditEvent, Ballot, Definition, FlowInstance, Notification, OrgUnit, Person,
@@ -47,6 +47,13 @@ class TransitionNotAllowed(TransitionError):
 
 class TransitionConflict(TransitionError):
     """The item is not in a state this transition leaves (it moved on meanwhile)."""
+
+    status = 409
+
+
+class TransitionRefused(TransitionError):
+    """An effect of the step was refused (sold out, post full, not enough points): nothing of the
+    step is kept, and the person is told why in their language."""
 
     status = 409
 
@@ -144,11 +151,15 @@ def actionable(user, instances):
     from engine.models import DefinitionVersion
 
     held = set(RoleAssignment.objects.filter(person__user=user).values_list("role", flat=True))
-    versions = DefinitionVersion.objects.filter(definition__kind="flow").only("id", "content_hash")
+    versions = DefinitionVersion.objects.filter(definition__kind="flow").only("id", "content_hash").order_by()
     if not user.is_superuser:  # the flows of the communities the person belongs to (a small set)
-        versions = versions.filter(Q(community__people__user=user) | Q(community__role_assignments__person__user=user))
+        # two subqueries, not joins: joining people and role holders multiplies every version by
+        # the community's size (300 000 residents made the inbox take seconds)
+        versions = versions.filter(
+            Q(community__in=Person.objects.filter(user=user).values("community"))
+            | Q(community__in=RoleAssignment.objects.filter(person__user=user).values("community")))
     condition = Q(pk__in=[])
-    for version in versions.distinct():
+    for version in versions:
         version_id = version.pk
         flow = compiled(version)  # the content is read only when the compiled flow is not cached
         by_role, by_submitter, by_assignee, by_anyone = set(), set(), set(), set()
@@ -257,8 +268,12 @@ def take(*, instance_id, name, user=None, comment="", inputs=None, expected_vers
             community=instance.community, instance=instance, actor=None if (timer or vote) else user,
             actor_kind="timer" if timer else "vote" if vote else "person", transition=name,
             from_state=outcome.source, to_state=outcome.target or "", comment=comment, data={"inputs": inputs})
-        for index, (kind, spec) in enumerate(outcome.effects):
-            _carry_out(instance, flow, kind, spec, user=user, inputs=inputs, now=now, event=event, index=index)
+        try:
+            for index, (kind, spec) in enumerate(outcome.effects):
+                _carry_out(instance, flow, kind, spec, user=user, inputs=inputs, now=now, event=event, index=index)
+        except PersonError as refusal:  # leaving the atomic block undoes the step and its earlier effects
+            raise TransitionRefused(refusal.text(translation.get_language() or "zh-hans"),
+                                    reason=refusal.code or "refused", state=outcome.source) from refusal
         instance.refresh_from_db()  # effects (assignee, deadline, finish) were written with UPDATEs
     return instance
 

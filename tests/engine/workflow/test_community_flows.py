@@ -133,3 +133,30 @@ def test_redemption_reserves_stock_and_points_hands_out_or_expires(world, monkey
     assert item.stock == stock - 1 and points.balance(member) == item.cost  # stock and points released
     assert Redemption.objects.get(submission=second).status == Redemption.Status.CANCELLED
     assert points.verify_ledger(world["community"]) is None
+
+
+def test_a_sold_out_reservation_is_refused_with_409_and_nothing_of_the_step_is_kept(world, monkeypatch, client):
+    monkeypatch.setattr(points, "window_open", lambda window, day: True)
+    member = Person.objects.get(user=world["users"]["member"])
+    item = StoreItem.objects.filter(community=world["community"]).order_by("cost").first()
+    category = points._community_data(world["community"])["points"]["categories"][0]["key"]
+    points.award(person=member, category=category, points=item.cost * 2, reason="巡逻")
+    data = {"item": item.key, "quantity": 1, "collection": "centre"}
+    submission = submit(form=form(world, "redemption"), data=data, user=world["users"]["member"]).submission
+    StoreItem.objects.filter(pk=item.pk).update(stock=0)  # the last one went to someone else meanwhile
+    instance = FlowInstance.objects.get(submission=submission)
+    events, balance = instance.events.count(), points.balance(member)
+
+    client.force_login(world["users"]["worker"])
+    response = client.post(f"/api/v1/submissions/{submission.pk}/transitions/",
+                           {"transition": "reserve", "version": instance.version}, content_type="application/json",
+                           headers={"accept-language": "zh-hans"})
+    assert response.status_code == 409, response.content
+    assert response.json()["reason"] == "out_of_stock" and "已兑完" in response.json()["detail"]
+    instance.refresh_from_db()
+    assert instance.state == "requested" and instance.events.count() == events  # the step was undone
+    assert points.balance(member) == balance and not Redemption.objects.filter(submission=submission).exists()
+
+    with pytest.raises(adapter.TransitionRefused) as refused:
+        take(world, submission, "reserve", "worker")
+    assert refused.value.reason == "out_of_stock" and refused.value.status == 409
