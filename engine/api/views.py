@@ -192,7 +192,7 @@ class FileUpload(APIView):
                                   user=request.user, session_key=request.session.session_key or "")
         except UploadRefused as refused:
             return Response({"errors": {field or "/": [refused.text(translation.get_language())]}},
-                            status=status.HTTP_400_BAD_REQUEST)
+                            status=refused.status)
         return Response({"token": stored.token}, status=status.HTTP_201_CREATED)
 
 

@@ -133,6 +133,11 @@ def submit(*, form, data, user, version=None, idempotency_key="", page=None, ses
     if not errors:
         errors, tokens = check_names_and_files(spec, data, community, user, session_key)
     if errors:
+        # a retry that raced its own first request finds that request's files already taken:
+        # once the first has committed, the retry is answered with it, not with an error
+        existing = _existing(community, idempotency_key, user, form, data) if idempotency_key else None
+        if existing is not None:
+            return SubmitResult(existing, created=False)
         raise SubmissionInvalid(errors)
     submitter = user if user.is_authenticated else None
     try:
@@ -150,7 +155,7 @@ def submit(*, form, data, user, version=None, idempotency_key="", page=None, ses
                     raise SubmissionInvalid([FieldError("", "file", _FILE_MESSAGE)])
             for handler in SUBMISSION_HANDLERS:
                 handler(submission)
-    except IntegrityError:
+    except (IntegrityError, SubmissionInvalid):
         existing = _existing(community, idempotency_key, user, form, data) if idempotency_key else None
         if existing is None:
             raise

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 
 from django.core.files.base import ContentFile
 from django.utils import timezone
@@ -19,6 +20,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from engine.definitions.problems import LinliError
 from engine.forms.validation import field_at
 from engine.models import SubmissionFile
+
+logger = logging.getLogger(__name__)
 
 MAX_PIXELS = 40_000_000
 MAX_SIDE = 4096
@@ -31,9 +34,11 @@ IMAGE_TYPES = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP", "
 
 
 class UploadRefused(LinliError):
-    def __init__(self, code, zh, en):
+    """A file not taken; `status` is 400 for the file itself, 507 when the server cannot store it."""
+
+    def __init__(self, code, zh, en, *, status=400):
         super().__init__(en)
-        self.code, self.message = code, {"zh-hans": zh, "en": en}
+        self.code, self.message, self.status = code, {"zh-hans": zh, "en": en}, status
 
     def text(self, language="zh-hans"):
         return self.message["zh-hans" if language.startswith("zh") else "en"]
@@ -87,9 +92,28 @@ def store_upload(*, spec, form, field_pointer, upload, user, session_key=""):
                             # the storage path (SubmissionFile.file's upload_to) is dated by created_at,
                             # which auto_now_add would only fill in at save(), after the file is written
                             created_at=timezone.now())
-    stored.file.save(stored.token, ContentFile(raw), save=False)
-    stored.save()
+    try:
+        stored.file.save(stored.token, ContentFile(raw), save=False)
+    except OSError:  # disk full or read-only: tell the person to try later, leave no partial file
+        logger.exception("upload for %s/%s not stored", form.community.slug, form.key)
+        _discard(stored)
+        raise UploadRefused("storage", "服务器暂时无法保存文件, 请稍后再试", "The file cannot be stored just now; "
+                            "try again later", status=507) from None
+    try:
+        stored.save()
+    except BaseException:
+        _discard(stored)  # a file without its row would never be cleaned up
+        raise
     return stored
+
+
+def _discard(stored):
+    # a failed write leaves its partial file under the name made from the token (unique to this upload)
+    name = stored.file.name or stored.file.field.generate_filename(stored, stored.token)
+    try:
+        stored.file.storage.delete(name)
+    except OSError:
+        logger.warning("could not remove %s", name)
 
 
 def _reencode(raw, kind, keep_location):

@@ -296,3 +296,59 @@ def test_documents_are_downloaded_not_shown(resident_client):
     assert response["Content-Type"] == "application/pdf"
     assert response["Content-Disposition"].startswith("attachment")
     assert response["X-Content-Type-Options"] == "nosniff"
+
+
+def test_a_retry_that_raced_its_first_request_is_answered_with_it_not_with_a_file_error(resident_client, resident,
+                                                                                         monkeypatch):
+    from engine.models import Definition
+    from engine.services import submissions
+
+    token = upload(resident_client, png(), "p.png", content_type="image/png").json()["token"]
+    form = Definition.objects.get(community__slug="minyue", kind="form", key="resident-request")
+    data = {**REQUEST, "photos": [token]}
+    first = submissions.submit(form=form, data=data, user=resident, idempotency_key="retry-1").submission
+    # the retry's first look-up ran before the first request committed: it found nothing
+    real, calls = submissions._existing, []
+
+    def late(*args):
+        calls.append(args)
+        return None if len(calls) == 1 else real(*args)
+
+    monkeypatch.setattr(submissions, "_existing", late)
+    again = submissions.submit(form=form, data=data, user=resident, idempotency_key="retry-1")
+    assert len(calls) == 2 and not again.created and again.submission == first
+    # a different request whose file is taken is still refused
+    monkeypatch.setattr(submissions, "_existing", real)
+    with pytest.raises(submissions.SubmissionInvalid):
+        submissions.submit(form=form, data=data, user=resident, idempotency_key="retry-2")
+
+
+def test_a_full_disk_is_a_507_with_no_row_and_no_partial_file(resident_client, private_media, monkeypatch):
+    from django.core.files.storage import FileSystemStorage
+
+    real_save = FileSystemStorage._save
+
+    def half_written(storage, name, content):
+        real_save(storage, name, ContentFile(b"\xff\xd8\xff partial"))  # some bytes reached the disk…
+        raise OSError(28, "No space left on device")  # …then it filled up
+
+    from django.core.files.base import ContentFile
+
+    monkeypatch.setattr(FileSystemStorage, "_save", half_written)
+    response = upload(resident_client, png(), "p.png", content_type="image/png", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert response.status_code == 507
+    assert response.json() == {"errors": {"/photos": ["服务器暂时无法保存文件, 请稍后再试"]}}
+    assert not SubmissionFile.objects.exists()
+    assert [p for p in private_media.rglob("*") if p.is_file()] == []
+
+
+def test_a_row_that_cannot_be_saved_takes_its_stored_file_with_it(resident_client, private_media, monkeypatch):
+    from django.db import DatabaseError
+
+    def refuse(*args, **kwargs):
+        raise DatabaseError("the database went away")
+
+    monkeypatch.setattr(SubmissionFile, "save", refuse)
+    with pytest.raises(DatabaseError):
+        upload(resident_client, png(), "p.png", content_type="image/png")
+    assert [p for p in private_media.rglob("*") if p.is_file()] == []
