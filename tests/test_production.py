@@ -81,6 +81,12 @@ def test_the_development_defaults_stay_plain_http():
     assert settings.SECURE_HSTS_SECONDS == 0 and settings.SECURE_PROXY_SSL_HEADER is None
 
 
+def test_kept_database_connections_are_checked_before_reuse():
+    """A worker's kept connection dies when PostgreSQL restarts; Django then reconnects at the
+    next request instead of answering it with a 500 (tests/load/test_faults.py restarts it)."""
+    assert settings.DATABASES["default"]["CONN_HEALTH_CHECKS"] is True
+
+
 @pytest.mark.parametrize("env, error", [
     ({"TASKS_BACKEND": "rq"}, "TASKS_BACKEND=rq needs TASKS_REDIS_URL=redis://host:port/db."),
     ({"TASKS_BACKEND": "rq", "CACHE_URL": "redis://127.0.0.1:6379/1", "TASKS_REDIS_URL": "redis://127.0.0.1:6379/1"},
