@@ -16,7 +16,7 @@ PYTHON_CANDIDATES := python3.13 python3.12 \
 PYTHON ?= $(shell for c in $(PYTHON_CANDIDATES); do \
 	if $$c -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then echo $$c; break; fi; done)
 
-.PHONY: install browser-deps demo test test-fast check load seed run worker bench lock clean screenshots prod-check
+.PHONY: install browser-deps demo test test-fast check seed run worker bench lock clean screenshots prod-check loadtest
 
 install: $(STAMP)
 
@@ -77,6 +77,12 @@ bench: install
 # gunicorn instances and an RQ worker; everything it starts is stopped, dropped or flushed at the end.
 prod-check: install
 	$(PY) deploy/prod_check.py
+
+# The full load test (loadtest/): a city of 300 000 residents on a throwaway PostgreSQL database,
+# the campaign's bursts at 1x then 3x for ten minutes, the shop rush and Wagtail's form page beside
+# Linli's. `make test` runs the CI-sized version (tests/load, marked slow).
+loadtest: install
+	$(PY) -m loadtest --full
 
 # Re-resolve the lock from requirements.in into a scratch virtualenv.
 lock:
