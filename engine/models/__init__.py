@@ -1,4 +1,4 @@
-from .definitions import Community, Definition, DefinitionVersion
+from .definitions import Community, Definition, DefinitionDraft, DefinitionVersion
 from .org import OrgUnit, Person, PostAssignment, Registration, RoleAssignment
 from .points import LedgerEntry, LedgerHead, Redemption, StoreItem
 from .submissions import Draft, Submission, SubmissionFile
@@ -6,6 +6,6 @@ from .workflow import AuditEvent, Ballot, FlowInstance, Notification, Timer
 
 __all__ = [
     "AuditEvent", "Ballot", "FlowInstance", "Notification", "Timer",
-    "Community", "Definition", "DefinitionVersion", "Draft", "LedgerEntry", "LedgerHead", "OrgUnit", "Person",
+    "Community", "Definition", "DefinitionDraft", "DefinitionVersion", "Draft", "LedgerEntry", "LedgerHead", "OrgUnit", "Person",
     "PostAssignment", "Redemption", "Registration", "RoleAssignment", "StoreItem", "Submission", "SubmissionFile",
 ]

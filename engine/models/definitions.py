@@ -7,6 +7,7 @@ the version it was made under, for ever — so versions are never updated or del
 
 from django.conf import settings
 from django.db import models
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 
@@ -63,6 +64,12 @@ class Definition(models.Model):
     def __str__(self):
         return f"{self.community.slug}/{self.key} ({self.kind})"
 
+    @cached_property
+    def draft(self):
+        """The admin editor's unpublished draft of this definition, or None."""
+        return (DefinitionDraft.objects.select_related("updated_by")
+                .filter(community_id=self.community_id, kind=self.kind, key=self.key).first())
+
 
 class DefinitionVersion(models.Model):
     community = models.ForeignKey(Community, verbose_name=_("community"), on_delete=models.CASCADE,
@@ -102,3 +109,36 @@ class DefinitionVersion(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValueError("Published definition versions are never deleted.")
+
+
+class DefinitionDraft(models.Model):
+    """Work in progress on one definition file in the admin editor: its text, not yet published.
+
+    One draft per definition (or per key not yet published: a new form or flow), shared by the
+    community's admins. `revision` goes up by one on every save; a save names the revision it
+    started from, so of two admins saving over each other the second hears of it instead of
+    silently overwriting the first (optimistic concurrency). Publishing turns the draft into a
+    `DefinitionVersion` and deletes it."""
+
+    community = models.ForeignKey(Community, verbose_name=_("community"), on_delete=models.CASCADE,
+                                  related_name="definition_drafts")
+    kind = models.CharField(_("kind"), max_length=16, choices=Definition.Kind.choices)
+    key = models.SlugField(_("identifier"), max_length=64)
+    source = models.TextField(_("source text"), blank=True)
+    base_version = models.ForeignKey(DefinitionVersion, verbose_name=_("based on version"), null=True, blank=True,
+                                     on_delete=models.PROTECT, related_name="+")
+    revision = models.PositiveIntegerField(_("revision"), default=1)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("last edited by"), null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    updated_at = models.DateTimeField(_("last edited at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("definition draft")
+        verbose_name_plural = _("definition drafts")
+        constraints = [
+            models.UniqueConstraint(fields=["community", "kind", "key"], name="definition_draft_unique_key"),
+            models.CheckConstraint(condition=models.Q(revision__gte=1), name="definition_draft_revision_positive"),
+        ]
+
+    def __str__(self):
+        return f"{self.community.slug}/{self.key} ({self.kind}) draft r{self.revision}"
