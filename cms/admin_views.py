@@ -359,8 +359,14 @@ class LinliViewSet(ViewSet):
     menu_item_class = LinliMenuItem
 
     def get_urlpatterns(self):
-        return [
-            path("", IndexView.as_view(), name="index"),
+        # the editor, builder, migration, simulator and dashboard are modules of their own (they import
+        # this one for DefinitionMixin and LinliAdminView, hence the late import)
+        from . import admin_builder, admin_dashboard, admin_editor, admin_migration, admin_simulator
+
+        extra = [admin_editor, admin_builder, admin_migration, admin_simulator, admin_dashboard]
+        # the index first: Wagtail's menu item links to the viewset's first URL
+        return [path("", IndexView.as_view(), name="index")] + [
+            pattern for module in extra for pattern in module.urlpatterns] + [
             re_path(DEFINITION_PATH + r"$", DefinitionView.as_view(), name="definition"),
             re_path(DEFINITION_PATH + r"versions/(?P<number>[0-9]+)/$", VersionView.as_view(), name="version"),
             re_path(DEFINITION_PATH + r"versions/(?P<number>[0-9]+)/rollback/$", RollbackView.as_view(),
