@@ -210,14 +210,21 @@ def test_transitions_racing_a_migration_are_neither_lost_nor_left_on_the_old_ver
         return adapter.take(instance_id=instance.pk, name="analyse", user=people["leader"], inputs=ANALYSIS).state
 
     results, errors = race(7, action)
-    assert errors == []
+    # A step read before the migration and written after it is refused whole ("the item moved
+    # on", 409: the person reloads and takes it again); on SQLite transactions queue instead.
+    assert all(isinstance(e, adapter.TransitionConflict) for e in errors), errors
     assert [r for r in results if isinstance(r, int)] == [6]  # the migration moved all six, whenever it ran
-    assert {r for r in results if isinstance(r, str)} <= {"analysed", "triaged"}  # before it, or after it
+    taken = [r for r in results if isinstance(r, str)]
+    assert set(taken) <= {"analysed", "triaged"} and len(taken) + len(errors) == 6  # before it, or after it
+    analysed = 0
     for submission in submissions:
         instance = FlowInstance.objects.get(submission=submission)
-        assert instance.flow_version == v2 and instance.state == "triaged"
+        assert instance.flow_version == v2
         assert list(instance.events.values_list("transition", flat=True)).count("migrate:v2") == 1
-        assert instance.events.filter(transition="analyse").count() == 1
+        steps = instance.events.filter(transition="analyse").count()
+        assert (instance.state, steps) in {("triaged", 1), ("collected", 0)}  # taken, or refused whole
+        analysed += steps
+    assert analysed == len(taken)
 
 
 # ---------------------------------------------------------------- forms
