@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, re_path, reverse
@@ -77,9 +78,15 @@ class CommunityAdminPolicy(BasePermissionPolicy):
         return Community.objects.filter(pk__in=self._managed(user))
 
     def users_with_any_permission(self, actions):
-        # Admin roles are read from each community's live community.yaml; listing every user who
-        # holds one is not something the admin area needs, so it is left out deliberately.
-        raise NotImplementedError("ask per user: CommunityAdminPolicy.user_has_permission()")
+        ids = set()
+        if "manage" in actions:
+            for community in Community.objects.all():
+                ids |= policy.admins_of(community)
+        return get_user_model().objects.filter(pk__in=ids)
+
+    def users_with_any_permission_for_instance(self, actions, instance):
+        ids = policy.admins_of(instance) if "manage" in actions else set()
+        return get_user_model().objects.filter(pk__in=ids)
 
 
 community_policy = CommunityAdminPolicy(Community)

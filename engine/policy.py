@@ -60,6 +60,23 @@ def is_admin(user, community) -> bool:
     return any(roles.get(key, {}).get("admin") for key in roles_of(user, community))
 
 
+def admins_of(community) -> set[int]:
+    """Ids of the active users `is_admin` says yes to for `community`: superusers, holders of
+    guardian's `engine.manage_community` on it, and current holders of its admin roles."""
+    from django.contrib.auth import get_user_model
+    from guardian.shortcuts import get_users_with_perms
+
+    users = get_user_model().objects.filter(is_active=True)
+    ids = set(users.filter(is_superuser=True).values_list("pk", flat=True))
+    ids |= {u.pk for u in get_users_with_perms(community, only_with_perms_in=["manage_community"],
+                                               with_group_users=True) if u.is_active}
+    admin_roles = [key for key, role in _community_roles(community).items() if role.get("admin")]
+    today = datetime.date.today()
+    holders = (RoleAssignment.objects.filter(community=community, role__in=admin_roles, person__user__is_active=True)
+               .filter(Q(until__isnull=True) | Q(until__gte=today)))
+    return ids | set(holders.values_list("person__user_id", flat=True))
+
+
 def _staff_units(user, community=None):
     """Paths of the units whose subtrees the user reviews (staff roles), per community."""
     paths = []

@@ -293,3 +293,30 @@ def test_a_racing_double_rollback_never_numbers_a_version_twice():
     assert 1 <= new.count() <= 2
     assert all(v.note == "rollback to v1" and v.published_by == admin for v in new)
     assert flow().live_version.number == max(numbers)
+
+
+def test_the_policy_lists_exactly_the_users_who_manage_each_community(users):
+    """users_with_permission agrees with the per-user answer, community by community (an expired
+    admin role and a deactivated admin drop out)."""
+    import datetime
+
+    from cms.admin_views import community_policy
+    from engine import policy
+
+    expired = get_user_model().objects.create_user("expired_admin", password="x" * 12)
+    minyue = Community.objects.get(slug="minyue")
+    person = Person.objects.create(community=minyue, user=expired, name="expired_admin")
+    RoleAssignment.objects.create(community=minyue, person=person, role="community_secretary",
+                                  unit=OrgUnit.objects.filter(community=minyue).order_by("depth", "path").first(),
+                                  until=datetime.date.today() - datetime.timedelta(days=1))
+    gone = users["zanan_admin"]
+    gone.is_active = False
+    gone.save()
+    for community in Community.objects.all():
+        listed = set(community_policy.users_with_permission_for_instance("manage", community)
+                     .values_list("username", flat=True))
+        assert listed == {u.username for u in get_user_model().objects.filter(is_active=True)
+                          if policy.is_admin(u, community)}, community.slug
+    assert set(community_policy.users_with_permission("manage").values_list("username", flat=True)) == {
+        "superuser", "minyue_admin"}
+    assert not community_policy.users_with_permission("delete").exists()
