@@ -272,7 +272,8 @@ class _Mover:
                                          f"item {plan['instance'].submission.reference} keeps changing; try again")])
 
     def arrived(self, instance) -> bool:
-        raise NotImplementedError
+        """Is the item already on the target version? Each mover (flow, form) says how it knows."""
+        raise NotImplementedError(f"{type(self).__name__} must say when an item has arrived")
 
     def audit(self, instance, from_state, to_state, data):
         AuditEvent.objects.create(community_id=instance.community_id, instance=instance, actor=self.user,
