@@ -432,6 +432,35 @@ class Contender:
         return job
 
 
+
+def in_turns(order, pending, args, pid):
+    """Run each contender's pending jobs in interleaved slices of `args.slice` requests
+    (A B C A B C ...), each contender for at most `args.seconds`, so a burst of load from
+    elsewhere hits all of them alike. Returns ({name: {lat, failed, wall, cpu, cpu_ok}}, loader
+    CPU seconds, wall seconds); `cpu` is the server workers' CPU while that contender ran."""
+    acc = {c.name: {"lat": [], "failed": [], "wall": 0.0, "cpu": 0.0, "cpu_ok": True} for c in order}
+    loader_cpu = measured_wall = 0.0
+    while True:
+        active = [c for c in order if pending[c.name] and acc[c.name]["wall"] < args.seconds]
+        if not active:
+            break
+        for contender in active:
+            jobs, pending[contender.name] = pending[contender.name][:args.slice], pending[contender.name][args.slice:]
+            cpu_before, times_before = worker_cpu(pid), os.times()
+            lat, failed, wall, _ = run_concurrently(jobs, args.concurrency, args.seconds)
+            cpu_after, times_after = worker_cpu(pid), os.times()
+            loader_cpu += (times_after.user - times_before.user) + (times_after.system - times_before.system)
+            measured_wall += wall
+            into = acc[contender.name]
+            into["lat"] += lat
+            into["failed"] += failed
+            into["wall"] += wall
+            if cpu_before is None or cpu_after is None or cpu_after < cpu_before:
+                into["cpu_ok"] = False  # a worker was restarted, or /proc unreadable
+            else:
+                into["cpu"] += cpu_after - cpu_before
+    return acc, loader_cpu, measured_wall
+
 def _first_error(html):
     found = re.search(r'class="error[^"]*"[^>]*>([^<]+)<', html) or re.search(r"<title>([^<]*)</title>", html)
     return found.group(1).strip()[:120] if found else html[:120]
@@ -603,27 +632,9 @@ def run(args, work, began):
             nonlocal loader_cpu, measured_wall
             order = contenders[round_number % 3:] + contenders[:round_number % 3]
             pending = {c.name: jobs_for(c) for c in order}
-            acc = {c.name: {"lat": [], "failed": [], "wall": 0.0, "cpu": 0.0, "cpu_ok": True} for c in order}
-            while True:
-                active = [c for c in order if pending[c.name] and acc[c.name]["wall"] < args.seconds]
-                if not active:
-                    break
-                for contender in active:
-                    jobs, pending[contender.name] = pending[contender.name][:args.slice], \
-                        pending[contender.name][args.slice:]
-                    cpu_before, times_before = worker_cpu(process.pid), os.times()
-                    lat, failed, wall, _ = run_concurrently(jobs, args.concurrency, args.seconds)
-                    cpu_after, times_after = worker_cpu(process.pid), os.times()
-                    loader_cpu += (times_after.user - times_before.user) + (times_after.system - times_before.system)
-                    measured_wall += wall
-                    into = acc[contender.name]
-                    into["lat"] += lat
-                    into["failed"] += failed
-                    into["wall"] += wall
-                    if cpu_before is None or cpu_after is None or cpu_after < cpu_before:
-                        into["cpu_ok"] = False  # a worker was restarted, or /proc unreadable
-                    else:
-                        into["cpu"] += cpu_after - cpu_before
+            acc, cpu, wall = in_turns(order, pending, args, process.pid)
+            loader_cpu += cpu
+            measured_wall += wall
             for name, into in acc.items():
                 row, lat = results[name], into["lat"]
                 row[f"{kind}_rps"].append(len(lat) / into["wall"] if into["wall"] else 0.0)

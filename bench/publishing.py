@@ -61,8 +61,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.forms_http import (free_port, machine, p95, run_concurrently, start_gunicorn,  # noqa: E402
-                              stop_gunicorn, worker_cpu)
+from bench.forms_http import (free_port, in_turns, machine, p95, run_concurrently, start_gunicorn,  # noqa: E402
+                              stop_gunicorn)
 
 COMMUNITY = "minyue"
 ROLL = "service_star"
@@ -357,27 +357,7 @@ def measure(contenders, port, process, args, round_number, results, problems):
     shift = round_number % len(contenders)
     order = contenders[shift:] + contenders[:shift]
     pending = {c.name: [c.job(port) for _ in range(args.requests)] for c in order}
-    acc = {c.name: {"lat": [], "failed": [], "wall": 0.0, "cpu": 0.0, "cpu_ok": True} for c in order}
-    loader_cpu = measured_wall = 0.0
-    while True:
-        active = [c for c in order if pending[c.name] and acc[c.name]["wall"] < args.seconds]
-        if not active:
-            break
-        for contender in active:
-            jobs, pending[contender.name] = pending[contender.name][:args.slice], pending[contender.name][args.slice:]
-            cpu_before, times_before = worker_cpu(process.pid), os.times()
-            lat, failed, wall, _ = run_concurrently(jobs, args.concurrency, args.seconds)
-            cpu_after, times_after = worker_cpu(process.pid), os.times()
-            loader_cpu += (times_after.user - times_before.user) + (times_after.system - times_before.system)
-            measured_wall += wall
-            into = acc[contender.name]
-            into["lat"] += lat
-            into["failed"] += failed
-            into["wall"] += wall
-            if cpu_before is None or cpu_after is None or cpu_after < cpu_before:
-                into["cpu_ok"] = False  # a worker was restarted, or /proc unreadable
-            else:
-                into["cpu"] += cpu_after - cpu_before
+    acc, loader_cpu, measured_wall = in_turns(order, pending, args, process.pid)
     for name, into in acc.items():
         row, lat = results[name], into["lat"]
         row["rps"].append(len(lat) / into["wall"] if into["wall"] else 0.0)
