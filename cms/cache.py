@@ -5,6 +5,11 @@ a page published or unpublished, a post changing hands, a consent withdrawn — 
 generation of its community, so every page that showed it misses on its next request. Nothing
 has to know which URLs a change touched, and the check is one `get_many` per hit.
 
+Each process also keeps the entries it served in memory (`LocalEntries`, bounded by bytes), so a
+hit costs that one `get_many` of the generations and nothing else: no fetching and unpickling of
+the page from Redis. The generations are still read from the shared cache on every hit, so a
+purge reaches every process on its next request, exactly as before.
+
 Only anonymous requests are served from or stored in the cache (no session, no Authorization
 header), only GET and HEAD, only pages that opt in (`CachedPageMixin`), and never a response
 that sets a cookie. Entries also expire (`cache_seconds`), a backstop for processes whose
@@ -13,8 +18,12 @@ cache is not shared (locmem in development; production uses Redis, see docs/oper
 
 from __future__ import annotations
 
+import collections
+import threading
+import time
 import uuid
 
+from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpResponse
 from django.utils import translation
@@ -47,6 +56,56 @@ def _generations(scopes) -> dict:
             cache.add(key, value, None)  # add: a racing process's value wins, and is read back
         found.update(cache.get_many(list(missing)))
     return found
+
+
+class LocalEntries:
+    """This process's copy of the entries it served, least recently used dropped first once they
+    add up to more than `limit` bytes of content. Shared by the worker's threads."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self._entries: collections.OrderedDict[str, dict] = collections.OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None:
+                self._entries.move_to_end(key)
+            return entry
+
+    def put(self, key, entry):
+        size = len(entry["content"])
+        if size > self.limit:
+            return
+        with self._lock:
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self._bytes -= len(old["content"])
+            self._entries[key] = entry
+            self._bytes += size
+            while self._bytes > self.limit:
+                _, dropped = self._entries.popitem(last=False)
+                self._bytes -= len(dropped["content"])
+
+    def discard(self, key):
+        with self._lock:
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self._bytes -= len(old["content"])
+
+    def clear(self):
+        with self._lock:
+            self._entries.clear()
+            self._bytes = 0
+
+
+local_entries = LocalEntries(getattr(settings, "LINLI_PAGE_CACHE_LOCAL_BYTES", 32 * 1024 * 1024))
+
+
+def _fresh(entry, current) -> bool:
+    return current == entry["generations"] and entry.get("expires", float("inf")) > time.time()
 
 
 def _eligible(request) -> bool:
@@ -94,22 +153,42 @@ class PublicPageCacheMiddleware:
         if not _eligible(request):
             return self.get_response(request)
         key = _page_key(request)
-        entry = cache.get(key)
+        entry = self._lookup(key)
         if entry is not None:
-            current = cache.get_many(list(entry["generations"]))
-            if current == entry["generations"]:
-                response = HttpResponse(entry["content"], status=200)
-                for name, value in entry["headers"].items():
-                    response[name] = value
-                response["X-Linli-Cache"] = "hit"
-                return response
+            response = HttpResponse(entry["content"], status=200)
+            for name, value in entry["headers"].items():
+                response[name] = value
+            response["X-Linli-Cache"] = "hit"
+            return response
         response = self.get_response(request)
         marked = getattr(response, "linli_cache", None)
         if marked and response.status_code == 200 and not response.cookies and not response.streaming:
             generations, seconds = marked
             if hasattr(response, "render") and not response.is_rendered:
                 response.render()
-            cache.set(key, {"content": response.content, "generations": generations,
-                            "headers": {h: response[h] for h in _REPLAYED_HEADERS if h in response}}, seconds)
+            entry = {"content": response.content, "generations": generations, "expires": time.time() + seconds,
+                     "headers": {h: response[h] for h in _REPLAYED_HEADERS if h in response}}
+            cache.set(key, entry, seconds)
+            local_entries.put(key, entry)
             response["X-Linli-Cache"] = "miss"
         return response
+
+    @staticmethod
+    def _lookup(key):
+        """The entry to serve for `key`, or None: this process's copy when its generations are still
+        current (one round trip), else the shared one when it is."""
+        local = local_entries.get(key)
+        if local is not None:
+            current = cache.get_many(list(local["generations"]))
+            if _fresh(local, current):
+                return local
+            local_entries.discard(key)
+        shared = cache.get(key)
+        if shared is None:
+            return None
+        if local is None or set(shared["generations"]) != set(current):
+            current = cache.get_many(list(shared["generations"]))
+        if not _fresh(shared, current):
+            return None
+        local_entries.put(key, shared)
+        return shared

@@ -216,7 +216,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
 CACHE_URL = os.environ.get("CACHE_URL", "locmem://")
 if CACHE_URL.startswith(("redis://", "rediss://")):
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
+    CACHES = {"default": {"BACKEND": "engine.redis_cache.RedisCache", "LOCATION": CACHE_URL}}
     # Sessions read from the shared cache, written through to the database: a Redis restart
     # signs nobody out.
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"

@@ -8,4 +8,7 @@ def _fast_tests(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     from django.core.cache import cache
 
+    from cms.cache import local_entries
+
     cache.clear()  # the database is rolled back after each test; cached pages must go with it
+    local_entries.clear()

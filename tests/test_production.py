@@ -69,7 +69,7 @@ def test_check_deploy_is_clean_with_the_production_environment(tmp_path):
     assert shown["SECURE_PROXY_SSL_HEADER"] == ["HTTP_X_FORWARDED_PROTO", "https"]
     assert shown["SESSION_ENGINE"] == "django.contrib.sessions.backends.cached_db"
     assert shown["X_FRAME_OPTIONS"] == "DENY"
-    assert shown["CACHES"]["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    assert shown["CACHES"]["default"]["BACKEND"] == "engine.redis_cache.RedisCache"
     assert shown["TASKS"]["default"]["BACKEND"] == "django_tasks_rq.RQBackend"
     assert shown["RQ_QUEUES"]["default"]["URL"] == env["TASKS_REDIS_URL"] != env["CACHE_URL"]
     assert shown["LINLI_PROXY_COUNT"] == 1
