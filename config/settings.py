@@ -224,6 +224,9 @@ elif CACHE_URL.startswith("locmem://"):
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 else:
     raise ImproperlyConfigured(f"CACHE_URL must start with redis:// or locmem://, not {CACHE_URL!r}")
+# Public pages a web process has served are also kept in its memory, up to this many bytes
+# (cms/cache.py): a hit then reads only the purge markers from the shared cache.
+LINLI_PAGE_CACHE_LOCAL_BYTES = 32 * 1024 * 1024
 
 # Mail (notifications, Wagtail's moderation messages): SMTP when EMAIL_HOST is set, else
 # written to the log (the demo and tests have no mail server).

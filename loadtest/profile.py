@@ -104,9 +104,12 @@ class Profile:
     rates: Rates = field(default_factory=Rates)
     compare_requests: int = 150  # per contender and round, in the form comparison
     compare_rounds: int = 3
-    gunicorn_workers: int = 2
-    worker_class: str = "gthread"
-    threads: int = 4
+    # six sync workers, one request each: on two cores they kept submissions under 1 s at 3x
+    # where 2 processes x 4 threads did not (a page waits for the interpreter lock behind the
+    # uploads of its own process; docs/performance.md, decision 0017)
+    gunicorn_workers: int = 6
+    worker_class: str = "sync"
+    threads: int = 1
     loader_threads: int = 96
     # the phases whose latencies are asserted (submit p95 < 1 s, cached pages p95 < 300 ms); the
     # others are measured and reported
