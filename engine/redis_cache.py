@@ -19,15 +19,21 @@ from django.core.cache.backends.redis import RedisCacheClient
 class SharedClientRedisCacheClient(RedisCacheClient):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self._clients = {}
+        self._clients = {}  # server index -> redis.Redis over that server's pool
         self._lock = threading.Lock()
 
     def get_client(self, key=None, *, write=False):
-        pool = self._get_connection_pool(write)
-        client = self._clients.get(id(pool))
+        index = self._get_connection_pool_index(write)
+        client = self._clients.get(index)
         if client is None:
-            with self._lock:  # two threads' first calls: both would work, one client is kept
-                client = self._clients.setdefault(id(pool), self._client(connection_pool=pool))
+            # Django creates pools unlocked: threads racing on their first call would each make a
+            # pool (and here a client) of their own; one of each is made under the lock instead
+            with self._lock:
+                client = self._clients.get(index)
+                if client is None:
+                    if index not in self._pools:
+                        self._pools[index] = self._pool_class.from_url(self._servers[index], **self._pool_options)
+                    client = self._clients[index] = self._client(connection_pool=self._pools[index])
         return client
 
 
