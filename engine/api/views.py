@@ -58,8 +58,13 @@ def _too_many(rule, decision):
 
 
 def _live_forms():
+    # the form's flow comes along (a submission starts it); the versions' content and source
+    # only when a process compiles a version it has not seen (form_spec, adapter.compiled)
     return (Definition.objects.filter(kind=Definition.Kind.FORM, live_version__isnull=False)
-            .select_related("community", "live_version").order_by("community__slug", "key"))
+            .select_related("community", "live_version", "flow__live_version")
+            .defer(*[f"{version}__{field}" for version in ("live_version", "flow__live_version")
+                     for field in ("content", "source")])
+            .order_by("community__slug", "key"))
 
 
 def _form_or_404(community, key):
@@ -121,10 +126,13 @@ def _visible_item(request, pk):
     """(submission, flow instance) the caller may see — 404 otherwise, exactly like a missing one."""
     from engine.models import FlowInstance
 
-    submission = policy.visible_submissions(request.user, Submission.objects.all()).filter(pk=pk).first()
-    if submission is None:
+    submission = Submission.objects.select_related("unit", "community", "flow").filter(pk=pk).first()
+    if submission is None or not policy.can_view_submission(request.user, submission):
         raise _not_found(request, "item", pk)
-    return submission, get_object_or_404(FlowInstance, submission=submission)
+    try:
+        return submission, submission.flow
+    except FlowInstance.DoesNotExist:
+        raise Http404 from None
 
 
 def _state(submission):
@@ -302,8 +310,10 @@ class Tasks(APIView):
                  .defer("flow_version__content", "flow_version__source")
                  .order_by(F("due_at").asc(nulls_last=True), "entered_at"))
         cache = adapter.FactsCache(request.user)
+        items = list(items[:100])
+        cache.preload_units([instance.submission.unit for instance in items])
         now, out = timezone.now(), []
-        for instance in items[:100]:
+        for instance in items:
             steps = adapter.open_transitions(request.user, instance, cache=cache)
             if not steps:
                 continue  # a scope or a guard rules this item out

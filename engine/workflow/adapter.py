@@ -10,6 +10,7 @@ conditional UPDATE on the instance's version) and carries out the effects the co
 from __future__ import annotations
 
 import datetime
+from collections.abc import Mapping
 
 from django.db import transaction
 from django.db.models import F
@@ -88,6 +89,30 @@ def person_of(user, community, create=False):
     return person
 
 
+class _UnitKeys(Mapping):
+    """unit key -> path in one community, read on first use: only a step scoped to a named unit
+    (`unit:` in a role actor) looks a key up, so the other steps need not read every unit of the
+    community (hundreds of rows in a large one)."""
+
+    def __init__(self, community_id):
+        self.community_id = community_id
+        self._paths = None
+
+    def _loaded(self):
+        if self._paths is None:
+            self._paths = dict(OrgUnit.objects.filter(community_id=self.community_id).values_list("key", "path"))
+        return self._paths
+
+    def __getitem__(self, key):
+        return self._loaded()[key]
+
+    def __iter__(self):
+        return iter(self._loaded())
+
+    def __len__(self):
+        return len(self._loaded())
+
+
 class FactsCache:
     """What does not change between items within one request: the person's roles, covered units
     and membership per community, and each unit's ancestors. An inbox of 50 items then costs a
@@ -105,7 +130,7 @@ class FactsCache:
                                .select_related("unit").prefetch_related("unit__covers")):
                 roles.add((assignment.role, assignment.unit.path))
                 roles.update((assignment.role, covered.path) for covered in assignment.unit.covers.all())
-            units_by_key = dict(OrgUnit.objects.filter(community_id=community_id).values_list("key", "path"))
+            units_by_key = _UnitKeys(community_id)
             member = bool(roles) or Person.objects.filter(community_id=community_id, user=self.user).exists()
             self._people[community_id] = (frozenset(roles), units_by_key, member)
         return self._people[community_id]
@@ -114,11 +139,32 @@ class FactsCache:
         if unit is None:
             return {}
         if unit.pk not in self._units:
-            levels = {}
-            for node in [unit, *unit.get_ancestors()]:
-                levels.setdefault(node.level, node.path)
-            self._units[unit.pk] = levels
+            self._units[unit.pk] = _levels(unit, unit.get_ancestors())
         return self._units[unit.pk]
+
+    def preload_units(self, units):
+        """The ancestors of many units in one query, not one per unit: an inbox of 50 items may
+        come from as many buildings. (A unit's ancestors are the prefixes of its path.)"""
+        wanted = {unit.pk: unit for unit in units if unit is not None and unit.pk not in self._units}
+        prefixes = {unit.pk: _ancestor_paths(unit) for unit in wanted.values()}
+        found = {node.path: node for node in
+                 OrgUnit.objects.filter(path__in={p for paths in prefixes.values() for p in paths})}
+        for pk, unit in wanted.items():
+            self._units[pk] = _levels(unit, [found[p] for p in prefixes[pk] if p in found])
+
+
+def _ancestor_paths(unit):
+    """Paths of the unit's ancestors, the root first (as treebeard's get_ancestors orders them)."""
+    return [unit.path[:end] for end in range(unit.steplen, len(unit.path), unit.steplen)]
+
+
+def _levels(unit, ancestors):
+    """level -> path for the unit and the units above it; the unit's own level first, then the
+    one nearest the root where two share a level."""
+    levels = {}
+    for node in [unit, *ancestors]:
+        levels.setdefault(node.level, node.path)
+    return levels
 
 
 def facts_for(user, instance: FlowInstance, *, timer=False, cache: FactsCache | None = None) -> core.Facts:
@@ -256,14 +302,18 @@ def take(*, instance_id, name, user=None, comment="", inputs=None, expected_vers
             signatures.setdefault(name, {})[str(outcome.signed_seat)] = user.pk
         else:
             signatures.pop(name, None)
+        written = {"state": new_state, "signatures": signatures,
+                   "entered_at": now if outcome.target else instance.entered_at,
+                   "due_at": None if outcome.target else instance.due_at}
         updated = FlowInstance.objects.filter(pk=instance.pk, version=instance.version).update(
-            state=new_state, version=F("version") + 1, signatures=signatures,
-            entered_at=now if outcome.target else instance.entered_at,
-            due_at=None if outcome.target else instance.due_at)
+            version=F("version") + 1, **written)
         if not updated:  # someone else took a transition between our read and our write
             current = FlowInstance.objects.get(pk=instance.pk)
             raise TransitionConflict("the item moved on", reason="moved", state=current.state)
-        instance.refresh_from_db()
+        # the row now holds exactly this (the UPDATE matched the version we read)
+        for field, value in written.items():
+            setattr(instance, field, value)
+        instance.version += 1
         event = AuditEvent.objects.create(
             community=instance.community, instance=instance, actor=None if (timer or vote) else user,
             actor_kind="timer" if timer else "vote" if vote else "person", transition=name,
@@ -327,11 +377,10 @@ def _recipients(instance, spec, user):
                                                 person__user__isnull=False).select_related("unit", "person__user")
         role = core.RoleActor(spec["role"], spec.get("scope", "community"), spec.get("level", ""), spec.get("unit", ""))
         found = []
-        for holder in holders:
-            facts = core.Facts(roles=frozenset({(holder.role, holder.unit.path)}),
-                               item_units=facts_for(None, instance).item_units,
-                               units_by_key=dict(OrgUnit.objects.filter(community=instance.community)
-                                                 .values_list("key", "path")))
+        item_units, units_by_key = facts_for(None, instance).item_units, _UnitKeys(instance.community_id)
+        for holder in holders:  # (the item's units and the unit keys are read once for all holders)
+            facts = core.Facts(roles=frozenset({(holder.role, holder.unit.path)}), item_units=item_units,
+                               units_by_key=units_by_key)
             if core.role_matches(role, facts):
                 found.append(holder.person.user)
         return found

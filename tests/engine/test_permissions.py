@@ -100,3 +100,68 @@ def test_a_revoked_role_takes_effect_on_the_next_request(world):
 def test_roles_of_names_the_roles_held_in_one_community(world):
     assert policy.roles_of(world["users"]["member"], world["minyue"]) == {"member"}
     assert policy.roles_of(world["users"]["other_secretary"], world["minyue"]) == set()
+
+
+def test_the_answer_for_one_item_is_the_answer_of_the_visible_queryset(world):
+    """can_view_submission decides one item without computing the whole visibility; for every
+    person and every kind of item it must say what visible_submissions says."""
+    import datetime
+
+    from django.contrib.auth.models import Group, Permission
+    from django.utils import timezone
+
+    from engine.models import FlowInstance
+
+    User = get_user_model()
+    users, minyue = dict(world["users"]), world["minyue"]
+    zanan = Community.objects.get(slug="zanan")
+    grids = list(OrgUnit.objects.filter(community=minyue, level="grid").order_by("path")[:3])
+    form = Definition.objects.get(community=minyue, kind="form", key="resident-request")
+    flow = Definition.objects.get(community=minyue, kind="flow", key="resident-request")
+
+    def extra(key, role=None, unit=None, community=minyue, until=None):
+        user = User.objects.create_user(key, password="x" * 12)
+        users[key] = user
+        someone = Person.objects.create(community=community, user=user, name=key, unit=unit)
+        if role:
+            RoleAssignment.objects.create(community=community, person=someone, role=role, unit=unit, until=until)
+        return user
+
+    # the permission given globally, not on a community, makes nobody an admin of one (ModelBackend
+    # answers nothing for an object; guardian answers only for the object it was given on)
+    global_perm = Permission.objects.get(codename="manage_community")
+    extra("global_admin_with_role", role="resident", unit=grids[0]).user_permissions.add(global_perm)
+    extra("global_admin_without_role").user_permissions.add(global_perm)
+    extra("expired_leader", role="grid_leader", unit=grids[0], until=datetime.date(2020, 1, 1))
+    extra("covering_leader", role="grid_leader", unit=grids[2])
+    grids[2].covers.add(grids[1])
+    group = Group.objects.create(name="admins by group")
+    assign_perm("engine.manage_community", group, minyue)
+    extra("group_admin").groups.add(group)
+    assignee = extra("assignee", role="member", unit=grids[1])
+
+    def item(unit, community=minyue, submitter=None):
+        return Submission.objects.create(community=community, form=form, form_version=form.live_version,
+                                         submitter=submitter, unit=unit, data={"subject": "楼道灯"})
+
+    items = {"own grid": world["item"], "other grid": item(grids[1]), "no unit": item(None),
+             "zanan": item(OrgUnit.objects.filter(community=zanan, level="grid").first(), community=zanan,
+                           submitter=users["neighbour"])}
+    assigned = items["assigned"] = item(grids[1])
+    FlowInstance.objects.create(community=minyue, submission=assigned, flow=flow, flow_version=flow.live_version,
+                                state="in_progress", entered_at=timezone.now(), assignee=assignee)
+
+    answers = {}
+    for who, user in users.items():
+        for what, submission in items.items():
+            fresh = Submission.objects.get(pk=submission.pk)  # no relation loaded beforehand
+            expected = policy.visible_submissions(user, Submission.objects.filter(pk=submission.pk)).exists()
+            answers[who, what] = policy.can_view_submission(user, fresh)
+            assert answers[who, what] == expected, (who, what)
+    # and the cases the extra people were made for
+    assert answers["assignee", "assigned"] and not answers["assignee", "other grid"]
+    assert answers["covering_leader", "other grid"] and not answers["covering_leader", "own grid"]
+    assert not answers["global_admin_with_role", "no unit"] and not answers["global_admin_without_role", "no unit"]
+    assert answers["group_admin", "no unit"] and not answers["group_admin", "zanan"]
+    assert not answers["expired_leader", "own grid"]
+    assert answers["neighbour", "zanan"] and answers["other_secretary", "zanan"]

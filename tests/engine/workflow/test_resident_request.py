@@ -256,3 +256,45 @@ def test_the_inbox_finds_its_flows_without_joining_the_communitys_people(world):
     assert len(versions) == 1 and "JOIN" not in versions[0].split("WHERE")[0].replace(
         'INNER JOIN "engine_definition"', ""), versions
     assert "DISTINCT" not in versions[0]
+
+
+def test_ancestors_preloaded_for_many_units_are_those_found_one_by_one(world):
+    community, people, handler, submission = world
+    units = list(OrgUnit.objects.filter(community=community).order_by("path"))
+    assert {u.depth for u in units} >= {1, 2, 3}  # the root, compounds, grids (and buildings below)
+    one_by_one = {u.pk: adapter.FactsCache(people["leader"]).item_units(u) for u in units}
+    cache = adapter.FactsCache(people["leader"])
+    cache.preload_units([*units, None])
+    assert {u.pk: cache.item_units(u) for u in units} == one_by_one
+    grid = submission.unit
+    assert one_by_one[grid.pk]["grid"] == grid.path and one_by_one[grid.pk]["compound"] == grid.get_parent().path
+
+
+def test_the_inbox_reads_the_items_units_in_one_query_however_many_buildings(world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    community, people, handler, submission = world
+    form = Definition.objects.get(community=community, kind="form", key="resident-request")
+    client = APIClient()
+    client.force_authenticate(people["leader"])
+
+    def inbox():
+        with CaptureQueriesContext(connection) as queries:
+            listed = client.get("/api/v1/tasks/").json()
+        return listed, len(queries)
+
+    inbox()  # this process's caches (compiled flows, roles) filled
+    few, few_queries = inbox()
+    grid = OrgUnit.objects.get(pk=submission.unit_id)
+    buildings = [grid.add_child(community=community, key=f"楼{n}", name=f"{n}号楼", level="building")
+                 for n in range(1, 7)]
+    for building in buildings:  # items in different buildings of the leader's grid
+        from engine.models import Submission
+
+        item = Submission.objects.create(community=community, form=form, form_version=form.live_version,
+                                         submitter=people["resident"], unit=building, data=submission.data)
+        adapter.start(item)
+    many, many_queries = inbox()
+    assert len(many) == len(few) + len(buildings)
+    assert many_queries == few_queries
