@@ -240,7 +240,7 @@ def main(argv=None):
                 call()
             profiler.disable()
             stats = pstats.Stats(profiler)
-            stats.sort_stats("cumulative").print_stats(25)
+            stats.sort_stats("cumulative").print_stats(os.environ.get("BENCH_PROFILE_FILTER", ""), 25)
             stats.sort_stats("tottime").print_stats(15)
         connection.close()
     return 0

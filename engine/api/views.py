@@ -57,18 +57,19 @@ def _too_many(rule, decision):
                     status=status.HTTP_429_TOO_MANY_REQUESTS, headers={"Retry-After": str(decision.retry_after)})
 
 
-def _live_forms():
-    # the form's flow comes along (a submission starts it); the versions' content and source
-    # only when a process compiles a version it has not seen (form_spec, adapter.compiled)
+def _live_forms(with_flow=False):
+    # the versions' content and source are read only when a process compiles a version it has not
+    # seen (form_spec, adapter.compiled); a submission starts the form's flow, so it may ask for
+    # the flow too (two more joins: every upload would pay for them in planning and compiling)
+    versions = ("live_version", "flow__live_version") if with_flow else ("live_version",)
     return (Definition.objects.filter(kind=Definition.Kind.FORM, live_version__isnull=False)
-            .select_related("community", "live_version", "flow__live_version")
-            .defer(*[f"{version}__{field}" for version in ("live_version", "flow__live_version")
-                     for field in ("content", "source")])
+            .select_related("community", *versions)
+            .defer(*[f"{version}__{field}" for version in versions for field in ("content", "source")])
             .order_by("community__slug", "key"))
 
 
-def _form_or_404(community, key):
-    return get_object_or_404(_live_forms(), community__slug=community, key=key)
+def _form_or_404(community, key, with_flow=False):
+    return get_object_or_404(_live_forms(with_flow), community__slug=community, key=key)
 
 
 def _summary(form, user, language):
@@ -153,7 +154,7 @@ class SubmissionCreate(APIView):
     @extend_schema(request=OpenApiTypes.OBJECT, responses={201: SubmissionCreated, 400: Errors, 429: Errors},
                    parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False)])
     def post(self, request, community, form):
-        record = _form_or_404(community, form)
+        record = _form_or_404(community, form, with_flow=True)
         key = request.headers.get("Idempotency-Key", "")[:64]
         with security.SubmissionSlot(request) as slot:  # visitors not signed in: so many per address
             if slot.refused:
