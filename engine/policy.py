@@ -155,6 +155,16 @@ def can_view_submission(user, submission) -> bool:
     return _guardian_communities(user).filter(pk=community.pk).exists()
 
 
+def visible_submission(user, pk, queryset=None):
+    """Submission `pk` if the user may see it, else None: a hidden item and a missing one alike.
+    Loaded with what `can_view_submission` reads (its unit, community and flow instance)."""
+    from engine.models import Submission
+
+    queryset = Submission.objects.all() if queryset is None else queryset
+    submission = queryset.select_related("unit", "community", "flow").filter(pk=pk).first()
+    return submission if submission is not None and can_view_submission(user, submission) else None
+
+
 def can_manage_definitions(user, community) -> bool:
     return is_admin(user, community)
 

@@ -73,7 +73,7 @@ def my_items(request):
 def item(request, pk):
     language = translation.get_language() or "zh-hans"
     queryset = Submission.objects.select_related("form_version", "community", "form")
-    submission = policy.visible_submissions(request.user, queryset).filter(pk=pk).first()
+    submission = policy.visible_submission(request.user, pk, queryset)
     if submission is None:
         # the electorate of an open vote sees the item it votes on, and nothing else
         candidate = FlowInstance.objects.filter(submission_id=pk, finished_at__isnull=True).first()

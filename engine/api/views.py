@@ -127,8 +127,8 @@ def _visible_item(request, pk):
     """(submission, flow instance) the caller may see — 404 otherwise, exactly like a missing one."""
     from engine.models import FlowInstance
 
-    submission = Submission.objects.select_related("unit", "community", "flow").filter(pk=pk).first()
-    if submission is None or not policy.can_view_submission(request.user, submission):
+    submission = policy.visible_submission(request.user, pk)
+    if submission is None:
         raise _not_found(request, "item", pk)
     try:
         return submission, submission.flow
@@ -212,8 +212,8 @@ class SubmissionDetail(APIView):
 
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request, pk):
-        submission = policy.visible_submissions(
-            request.user, Submission.objects.select_related("form_version", "community", "form")).filter(pk=pk).first()
+        submission = policy.visible_submission(
+            request.user, pk, Submission.objects.select_related("form_version", "form"))
         if submission is None:
             raise _not_found(request, "submission", pk)
         from engine.models import FlowInstance
