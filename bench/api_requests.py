@@ -2,7 +2,7 @@
 PostgreSQL, on a copy of the load test's city.
 
     .venv/bin/python bench/api_requests.py --template NAME [--requests 60] [--rounds 3] \
-        [--profile KIND] [--full]
+        [--full] [--profile KIND [--profile-filter REGEX]] [--queries KIND]
 
 NAME is a template database built by `python -m loadtest [--full] build-template NAME` (the CI
 city by default, the full one with --full); it is copied to a throwaway database, which is
@@ -23,8 +23,9 @@ kind, the median over rounds of: this process's CPU per request (time.process_ti
 PostgreSQL backend serving this connection used per request (/proc/<pid>/stat of
 pg_backend_pid(), same machine), and the queries of one request (CaptureQueriesContext). Every
 answer's status is checked (201 or 200; a page must be a cache hit). --profile KIND runs that
-kind once more under cProfile and prints the 25 costliest functions by cumulative time and the 15 by own time; --queries
-KIND prints the SQL of one request of that kind.
+kind once more under cProfile and prints the 25 costliest functions by cumulative time (only
+those whose file and name match --profile-filter, if given) and the 15 costliest by own time;
+--queries KIND prints the SQL of one request of that kind.
 Figures go in docs/performance.md.
 """
 
@@ -32,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import os
 import pstats
 import random
 import statistics
@@ -45,14 +45,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.forms_http import machine  # noqa: E402
+from loadtest.stack import cpu_seconds  # noqa: E402
 
 KINDS = ("upload", "submit", "analyse", "dispatch", "inbox", "leaderboard", "balance", "page")
-
-
-def backend_cpu(pid):
-    """Seconds of CPU (user + system) the PostgreSQL backend `pid` has used."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class Requests:
@@ -182,10 +177,10 @@ def measure(requests, kind, count, pid):
     from django.test.utils import CaptureQueriesContext
 
     calls = [requests.one(kind) for _ in range(count)]  # preparations (uploads for submit) outside the timing
-    cpu, backend = time.process_time(), backend_cpu(pid)
+    cpu, backend = time.process_time(), cpu_seconds(pid)
     for call in calls:
         call()
-    cpu, backend = time.process_time() - cpu, backend_cpu(pid) - backend
+    cpu, backend = time.process_time() - cpu, cpu_seconds(pid) - backend
     call = requests.one(kind)
     with CaptureQueriesContext(connection) as queries:
         call()
@@ -199,6 +194,7 @@ def main(argv=None):
     parser.add_argument("--requests", type=int, default=60)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--profile", choices=KINDS)
+    parser.add_argument("--profile-filter", default="", help="a regular expression: which functions to list")
     parser.add_argument("--queries", choices=KINDS, help="print the SQL of one request of this kind")
     args = parser.parse_args(argv)
 
@@ -240,7 +236,7 @@ def main(argv=None):
                 call()
             profiler.disable()
             stats = pstats.Stats(profiler)
-            stats.sort_stats("cumulative").print_stats(os.environ.get("BENCH_PROFILE_FILTER", ""), 25)
+            stats.sort_stats("cumulative").print_stats(args.profile_filter, 25)
             stats.sort_stats("tottime").print_stats(15)
         connection.close()
     return 0

@@ -92,7 +92,8 @@ def max_connections():
         return int(connection.execute("SHOW max_connections").fetchone()[0])
 
 
-def _cpu_seconds(pid):
+def cpu_seconds(pid):
+    """CPU seconds (user + system) process `pid` has used; None once it is gone."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -150,7 +151,7 @@ class Sampler:
     @staticmethod
     def _take(into, pids):
         for pid in pids:
-            value = _cpu_seconds(pid)
+            value = cpu_seconds(pid)
             if value is not None:
                 into[pid] = value
 
