@@ -6,9 +6,11 @@ generation of its community, so every page that showed it misses on its next req
 has to know which URLs a change touched, and the check is one `get_many` per hit.
 
 Each process also keeps the entries it served in memory (`LocalEntries`, bounded by bytes), so a
-hit costs that one `get_many` of the generations and nothing else: no fetching and unpickling of
-the page from Redis. The generations are still read from the shared cache on every hit, so a
-purge reaches every process on its next request, exactly as before.
+hit fetches and unpickles no page from Redis. With Redis, each process also holds the generations
+it read, and a purge tells every process to forget the ones it changed before `purge()` returns
+(`cms.generations`, decision 0019): a hit then asks Redis nothing, and a purge still reaches
+every process on its next request. With another cache a hit reads the generations (one
+`get_many`). `cms.fastpath` serves such hits before Django's handler.
 
 Only anonymous requests are served from or stored in the cache (no session, no Authorization
 header), only GET and HEAD, only pages that opt in (`CachedPageMixin`), and never a response
@@ -28,11 +30,14 @@ from django.core.cache import cache
 from django.http import HttpResponse
 from django.utils import translation
 
+from cms.generations import announce, watcher
+
 SITE = "site"
 _GENERATION = "linli:gen:{}"
 _PAGE = "linli:page:{}:{}:{}"
-_HARMLESS_COOKIES = {"csrftoken", "django_language"}
+HARMLESS_COOKIES = {"csrftoken", "django_language"}
 _REPLAYED_HEADERS = ("Content-Type", "Content-Language", "Vary")
+HIT_KEY = "linli.page_cache_hit"  # in a hit's WSGI environ: the key of the entry served
 
 
 def _generation_key(scope) -> str:
@@ -44,18 +49,46 @@ def purge(*communities, site: bool = False) -> None:
     own pages — is rendered afresh on its next request."""
     scopes = [c for c in communities if c is not None] + ([SITE] if site else [])
     if scopes:
-        cache.set_many({_generation_key(s): uuid.uuid4().hex[:12] for s in scopes}, None)
+        values = {_generation_key(s): uuid.uuid4().hex[:12] for s in scopes}
+        cache.set_many(values, None)
+        announce(list(values))  # written first: a process that forgets reads the new value
 
 
 def _generations(scopes) -> dict:
+    """The current generations of `scopes`, from the shared cache (read before a render)."""
     keys = [_generation_key(s) for s in scopes]
+    _, epoch = watcher.held(())
     found = cache.get_many(keys)
     missing = {k: uuid.uuid4().hex[:12] for k in keys if k not in found}
     if missing:
         for key, value in missing.items():
             cache.add(key, value, None)  # add: a racing process's value wins, and is read back
         found.update(cache.get_many(list(missing)))
+        # gone from Redis (evicted, flushed): a process holding the old value must forget it
+        announce(list(missing))
+    else:
+        watcher.keep(found, epoch)
     return found
+
+
+def _current(entry) -> bool:
+    """Whether `entry`'s generations are current: those this process holds, else — or when they
+    differ, since what is held may be older than Redis — those in the shared cache."""
+    keys = list(entry["generations"])
+    held, epoch = watcher.held(keys)
+    if held is not None and _fresh(entry, held):
+        return True
+    found = cache.get_many(keys)
+    watcher.keep(found, epoch)
+    return _fresh(entry, found)
+
+
+def fresh_copy(key):
+    """This process's copy of the page stored under `key`, if it is still current; else None."""
+    local = local_entries.get(key)
+    if local is not None and _current(local):
+        return local
+    return None
 
 
 class LocalEntries:
@@ -110,7 +143,7 @@ def _fresh(entry, current) -> bool:
 
 def _eligible(request) -> bool:
     return (request.method in ("GET", "HEAD") and "HTTP_AUTHORIZATION" not in request.META
-            and set(request.COOKIES) <= _HARMLESS_COOKIES)
+            and set(request.COOKIES) <= HARMLESS_COOKIES)
 
 
 def _page_key(request) -> str:
@@ -159,6 +192,7 @@ class PublicPageCacheMiddleware:
             for name, value in entry["headers"].items():
                 response[name] = value
             response["X-Linli-Cache"] = "hit"
+            request.META[HIT_KEY] = key  # cms.fastpath may serve the next such request itself
             return response
         response = self.get_response(request)
         marked = getattr(response, "linli_cache", None)
@@ -176,19 +210,14 @@ class PublicPageCacheMiddleware:
     @staticmethod
     def _lookup(key):
         """The entry to serve for `key`, or None: this process's copy when its generations are still
-        current (one round trip), else the shared one when it is."""
+        current, else the shared one when it is."""
         local = local_entries.get(key)
         if local is not None:
-            current = cache.get_many(list(local["generations"]))
-            if _fresh(local, current):
+            if _current(local):
                 return local
             local_entries.discard(key)
         shared = cache.get(key)
-        if shared is None:
-            return None
-        if local is None or set(shared["generations"]) != set(current):
-            current = cache.get_many(list(shared["generations"]))
-        if not _fresh(shared, current):
+        if shared is None or not _current(shared):
             return None
         local_entries.put(key, shared)
         return shared

@@ -1,10 +1,11 @@
 """What makes public pages change: flows asking for a page, and the changes that purge the
 cached pages of a community (cms.cache)."""
 
+from django.core.signals import setting_changed
 from django.db.models.signals import post_delete, post_save
 from wagtail.signals import page_published, page_unpublished
 
-from cms import cache
+from cms import cache, generations
 
 
 def _purge_page(sender, instance, **kwargs):
@@ -24,6 +25,18 @@ def _purge_definitions(sender, instance, created=False, **kwargs):
         cache.purge(instance.community_id, site=True)
 
 
+def _cache_cleared(sender, cache, **kwargs):
+    from django.core.cache import caches
+
+    if cache is caches["default"]:
+        generations.announce([generations.EVERYTHING])
+
+
+def _setting_changed(sender, setting, **kwargs):
+    if setting == "CACHES":  # in tests: what the process held came from another cache
+        generations.watcher.stop()
+
+
 def _publication_requested(sender, instance, kind, spec, **kwargs):
     from cms.generate import on_publication_requested
 
@@ -36,7 +49,11 @@ def connect():
     from engine.models import DefinitionVersion, Person, PostAssignment
     from engine.workflow.adapter import publication_requested
 
+    from engine.redis_cache import cleared
+
     publication_requested.connect(_publication_requested, dispatch_uid="linli-publication")
+    cleared.connect(_cache_cleared, dispatch_uid="linli-cache-cleared")
+    setting_changed.connect(_setting_changed, dispatch_uid="linli-cache-settings")
     page_published.connect(_purge_page, dispatch_uid="linli-purge-published")
     page_unpublished.connect(_purge_page, dispatch_uid="linli-purge-unpublished")
     post_delete.connect(_purge_page, sender=Page, dispatch_uid="linli-purge-deleted")

@@ -227,6 +227,12 @@ else:
 # Public pages a web process has served are also kept in its memory, up to this many bytes
 # (cms/cache.py): a hit then reads only the purge markers from the shared cache.
 LINLI_PAGE_CACHE_LOCAL_BYTES = 32 * 1024 * 1024
+# With Redis, each web process also holds the purge markers it read, and a purge tells every process
+# to forget its own before it returns, waiting at most this many seconds for them to confirm
+# (cms/generations.py). PAGE_CACHE_PUSH=0 reads the markers from Redis on every hit instead (for
+# a Redis without pub/sub, such as some cluster proxies).
+LINLI_PAGE_CACHE_PUSH = env_bool("PAGE_CACHE_PUSH", True)
+LINLI_PAGE_CACHE_PURGE_WAIT = float(os.environ.get("PAGE_CACHE_PURGE_WAIT", "2"))
 
 # Mail (notifications, Wagtail's moderation messages): SMTP when EMAIL_HOST is set, else
 # written to the log (the demo and tests have no mail server).

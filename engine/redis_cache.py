@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
+from django.dispatch import Signal
 from django.core.cache.backends.redis import RedisCacheClient
 
 
@@ -37,9 +38,18 @@ class SharedClientRedisCacheClient(RedisCacheClient):
         return client
 
 
+# sent after `clear()`: processes holding values read from the cache must forget them (cms.generations)
+cleared = Signal()
+
+
 class RedisCache(DjangoRedisCache):
     """settings.CACHES BACKEND "engine.redis_cache.RedisCache"; LOCATION and OPTIONS as Django's."""
 
     def __init__(self, server, params):
         super().__init__(server, params)
         self._class = SharedClientRedisCacheClient
+
+    def clear(self):
+        result = super().clear()
+        cleared.send(sender=type(self), cache=self)
+        return result

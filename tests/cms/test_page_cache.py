@@ -1,5 +1,5 @@
-"""The public-page cache's per-process copies: a hit costs one read of the generations, and a
-purge, an expiry or a flushed shared cache still reaches the next request."""
+"""The public-page cache's per-process copies: a hit costs at most one read of the generations,
+and a purge, an expiry or a flushed shared cache still reaches the next request."""
 
 import io
 
@@ -33,7 +33,9 @@ class CountingCache:
                             lambda keys, *a, **k: (self.get_manys.append(list(keys)), real_get_many(keys, *a, **k))[1])
 
 
-def test_a_hit_on_this_processs_copy_reads_only_the_generations(index_url, client, monkeypatch):
+def test_a_hit_on_this_processs_copy_reads_only_the_generations(index_url, client, monkeypatch, settings):
+    # generations not pushed (any cache but Redis, or turned off); pushed ones: test_pushed_generations.py
+    settings.LINLI_PAGE_CACHE_PUSH = False
     assert client.get(index_url)["X-Linli-Cache"] == "miss"
     counting = CountingCache(monkeypatch)
     response = client.get(index_url)
