@@ -92,6 +92,7 @@ class Watcher:
         self._live = False
         self._pid = None
         self._stopping = threading.Event()
+        self.clock = time.monotonic  # what "how old" is measured with (tests move it)
 
     # ---------------------------------------------------------------- what a hit asks
 
@@ -99,7 +100,7 @@ class Watcher:
         """(values, epoch): the values held for all `keys`, or None when one is not held (or too
         old, or the subscription is down); pass `epoch` to `keep` with what was read instead."""
         self._start()
-        now = time.monotonic()
+        now = self.clock()
         with self._lock:
             epoch = self._epoch
             if not self._live or not getattr(settings, "LINLI_PAGE_CACHE_PUSH", True):
@@ -115,7 +116,7 @@ class Watcher:
     def keep(self, values, epoch) -> None:
         """Hold `values`, read from Redis after `held` returned `epoch`, unless a purge or a change
         of the subscription came in between (the read may be older than the purge)."""
-        now = time.monotonic()
+        now = self.clock()
         with self._lock:
             if self._live and epoch == self._epoch:
                 for key, value in values.items():

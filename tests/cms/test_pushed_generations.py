@@ -202,7 +202,7 @@ def test_a_purge_forgets_its_keys_and_confirms(live_watcher):
 def test_what_is_held_is_forgotten_after_a_while(live_watcher, monkeypatch):
     live_watcher.keep({"linli:gen:1": "v"}, live_watcher.held(())[1])
     later = time.monotonic() + generations.HOLD_SECONDS + 1
-    monkeypatch.setattr(generations.time, "monotonic", lambda: later)
+    monkeypatch.setattr(live_watcher, "clock", lambda: later)
     assert live_watcher.held(["linli:gen:1"])[0] is None
 
 
