@@ -16,6 +16,14 @@ def _purge_page(sender, instance, **kwargs):
     cache.purge(community_id, site=True)
 
 
+def _purge_restriction(sender, instance, **kwargs):
+    # a restriction covers the page's whole subtree, which may span communities (a street's):
+    # rare enough to purge every community
+    from engine.models import Community
+
+    cache.purge(*Community.objects.values_list("pk", flat=True), site=True)
+
+
 def _purge_community(sender, instance, **kwargs):
     cache.purge(instance.community_id)
 
@@ -44,7 +52,7 @@ def _publication_requested(sender, instance, kind, spec, **kwargs):
 
 
 def connect():
-    from wagtail.models import Page
+    from wagtail.models import Page, PageViewRestriction
 
     from engine.models import DefinitionVersion, Person, PostAssignment
     from engine.workflow.adapter import publication_requested
@@ -58,6 +66,9 @@ def connect():
     page_unpublished.connect(_purge_page, dispatch_uid="linli-purge-unpublished")
     post_delete.connect(_purge_page, sender=Page, dispatch_uid="linli-purge-deleted")
     post_save.connect(_purge_definitions, sender=DefinitionVersion, dispatch_uid="linli-purge-definitions")
+    for signal in (post_save, post_delete):  # a page made private (or public again)
+        signal.connect(_purge_restriction, sender=PageViewRestriction,
+                       dispatch_uid=f"linli-purge-restriction-{'save' if signal is post_save else 'delete'}")
     for model in (PostAssignment, Person):  # a post changing hands; a consent given or withdrawn
         post_save.connect(_purge_community, sender=model, dispatch_uid=f"linli-purge-save-{model.__name__}")
         post_delete.connect(_purge_community, sender=model, dispatch_uid=f"linli-purge-delete-{model.__name__}")

@@ -143,6 +143,20 @@ def test_publishing_purges_the_cached_list_of_announcements(demo, client):
     assert fresh["X-Linli-Cache"] == "miss" and "停水通知" in fresh.content.decode()
 
 
+@pytest.mark.parametrize("restriction", ["password", "login"])
+def test_a_page_made_private_leaves_the_cache_at_once(demo, client, restriction):
+    from wagtail.models import PageViewRestriction
+
+    index = community_section(demo)["announcements"]
+    client.get(index.url)
+    assert client.get(index.url)["X-Linli-Cache"] == "hit"
+    section = index.get_parent()  # a restriction covers the pages below it too
+    PageViewRestriction.objects.create(page=section, restriction_type=restriction, password="x" * 8)
+    response = client.get(index.url)
+    assert response.get("X-Linli-Cache") != "hit"
+    assert response.status_code == 302 if restriction == "login" else b'name="password"' in response.content
+
+
 def test_signed_in_people_are_never_served_from_the_cache(demo, client):
     index = community_section(demo)["announcements"]
     client.get(index.url)
