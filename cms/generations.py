@@ -159,10 +159,17 @@ class Watcher:
         delay = 0.05
         while not stopping.is_set() and os.getpid() == pid:
             found = _redis()
-            if found is None:
+            if found is None:  # the cache is no longer Redis: nothing to listen to, nothing to trust
+                with self._lock:
+                    if self._stopping is stopping:
+                        self._set_live(False)
                 return
             _, client, channel = found
-            pubsub = client.pubsub()
+            # a connection of its own, named, so that `CLIENT LIST` shows whose it is
+            shared = client.connection_pool
+            pool = type(shared)(connection_class=shared.connection_class,
+                                **{**shared.connection_kwargs, "client_name": f"linli-purges-{pid}"})
+            pubsub = type(client)(connection_pool=pool).pubsub()
             try:
                 pubsub.subscribe(channel)
                 pinged = answered = time.monotonic()
@@ -193,6 +200,7 @@ class Watcher:
                         self._set_live(False)
                 try:
                     pubsub.close()
+                    pool.disconnect()
                 except Exception:  # noqa: BLE001 - the connection is already gone
                     pass
             stopping.wait(delay)

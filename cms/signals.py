@@ -33,10 +33,10 @@ def _purge_definitions(sender, instance, created=False, **kwargs):
         cache.purge(instance.community_id, site=True)
 
 
-def _cache_cleared(sender, cache, **kwargs):
+def _cache_cleared(sender, **kwargs):
     from django.core.cache import caches
 
-    if cache is caches["default"]:
+    if kwargs["cache"] is caches["default"]:  # every process forgets the purge markers it holds
         generations.announce([generations.EVERYTHING])
 
 
@@ -55,9 +55,8 @@ def connect():
     from wagtail.models import Page, PageViewRestriction
 
     from engine.models import DefinitionVersion, Person, PostAssignment
-    from engine.workflow.adapter import publication_requested
-
     from engine.redis_cache import cleared
+    from engine.workflow.adapter import publication_requested
 
     publication_requested.connect(_publication_requested, dispatch_uid="linli-publication")
     cleared.connect(_cache_cleared, dispatch_uid="linli-cache-cleared")

@@ -225,7 +225,7 @@ elif CACHE_URL.startswith("locmem://"):
 else:
     raise ImproperlyConfigured(f"CACHE_URL must start with redis:// or locmem://, not {CACHE_URL!r}")
 # Public pages a web process has served are also kept in its memory, up to this many bytes
-# (cms/cache.py): a hit then reads only the purge markers from the shared cache.
+# (cms/cache.py): a hit then fetches no page from the shared cache.
 LINLI_PAGE_CACHE_LOCAL_BYTES = 32 * 1024 * 1024
 # With Redis, each web process also holds the purge markers it read, and a purge tells every process
 # to forget its own before it returns, waiting at most this many seconds for them to confirm

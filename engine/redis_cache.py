@@ -5,7 +5,9 @@ With redis-py 8 that constructor fills a dictionary of response callbacks each t
 test it was an eighth of the web workers' CPU, most of it on the cached-page path (two cache
 calls per hit). A `redis.Redis` over a `ConnectionPool` is safe to share between threads (each
 command borrows a connection from the pool), so one per pool is kept and reused. Everything
-else — serialisation, pools, key handling, the read/write split — is Django's.
+else — serialisation, pools, key handling, the read/write split — is Django's. `clear()` also
+sends `cleared`, so that values other processes hold from this cache are forgotten
+(cms.generations).
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ from __future__ import annotations
 import threading
 
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
-from django.dispatch import Signal
 from django.core.cache.backends.redis import RedisCacheClient
+from django.dispatch import Signal
 
 
 class SharedClientRedisCacheClient(RedisCacheClient):
