@@ -93,6 +93,8 @@ class Watcher:
         self._pid = None
         self._stopping = threading.Event()
         self.clock = time.monotonic  # what "how old" is measured with (tests move it)
+        self._listeners = 0
+        self.connection_name = None
 
     # ---------------------------------------------------------------- what a hit asks
 
@@ -140,7 +142,11 @@ class Watcher:
             self._held.clear()
             self._stopping = threading.Event()
         if _redis() is not None:
-            threading.Thread(target=self._listen, args=(pid, self._stopping), name="linli-purges", daemon=True).start()
+            self._listeners += 1
+            # the subscription's connection name: a listener stopped a moment ago may linger
+            self.connection_name = f"linli-purges-{pid}-{self._listeners}"
+            threading.Thread(target=self._listen, args=(pid, self._stopping, self.connection_name),
+                             name="linli-purges", daemon=True).start()
 
     def stop(self):
         """Stop listening and forget everything; the next `held` subscribes again (the cache's
@@ -155,7 +161,7 @@ class Watcher:
         self._epoch += 1
         self._held.clear()
 
-    def _listen(self, pid, stopping):
+    def _listen(self, pid, stopping, name):
         delay = 0.05
         while not stopping.is_set() and os.getpid() == pid:
             found = _redis()
@@ -168,7 +174,7 @@ class Watcher:
             # a connection of its own, named, so that `CLIENT LIST` shows whose it is
             shared = client.connection_pool
             pool = type(shared)(connection_class=shared.connection_class,
-                                **{**shared.connection_kwargs, "client_name": f"linli-purges-{pid}"})
+                                **{**shared.connection_kwargs, "client_name": name})
             pubsub = type(client)(connection_pool=pool).pubsub()
             try:
                 pubsub.subscribe(channel)

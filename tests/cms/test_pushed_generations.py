@@ -104,7 +104,7 @@ def test_a_lost_subscription_means_reading_redis_until_it_is_back(page, client, 
 
     client.get(page)
     admin = redis.Redis.from_url(URL)
-    ours = [c for c in admin.client_list(_type="pubsub") if c["name"] == f"linli-purges-{os.getpid()}"]
+    ours = [c for c in admin.client_list(_type="pubsub") if c["name"] == watcher.connection_name]
     assert len(ours) == 1  # this process's subscription, by its name
     admin.client_kill_filter(_id=ours[0]["id"])
     assert until(lambda: not watcher.live, seconds=5)
