@@ -47,10 +47,18 @@ VALUES = st.recursive(SCALARS, lambda inner: st.one_of(
     st.dictionaries(st.one_of(st.sampled_from(KEYWORDS), st.text(max_size=8)), inner, max_size=5)), max_leaves=25)
 
 
+def line_count(name, raw):
+    """Lines as the file's own parser counts them: YAML breaks lines at CR, LF and CRLF (and, as
+    YAML 1.1, at NEL, LS and PS), so a file of CRs alone has several lines; JSON only at LF."""
+    if name.endswith(".yaml"):
+        return len(re.split(b"\r\n|\r|\n|\xc2\x85|\xe2\x80\xa8|\xe2\x80\xa9", raw))
+    return raw.count(b"\n") + 1
+
+
 def run(path, raw):
     files = [SourceFile(name, *FILES[name], raw if name == path else ORIGINAL[name]) for name in FILES]
     result = check_files(files)  # must not raise, whatever the bytes
-    lines = {name: (raw if name == path else ORIGINAL[name]).count(b"\n") + 1 for name in FILES}
+    lines = {name: line_count(name, raw if name == path else ORIGINAL[name]) for name in FILES}
     for problem in result.problems:
         for language in ("en", "zh-hans"):
             rendered = problem.render(language)
@@ -69,6 +77,11 @@ def _dump(value, path):
     if path.endswith(".json"):
         return json.dumps(value, ensure_ascii=False, allow_nan=True).encode("utf-8")
     return yaml.safe_dump(value, allow_unicode=True).encode("utf-8")
+
+
+def test_a_file_of_carriage_returns_is_reported_on_one_of_its_lines():
+    # found by the fuzzer: b"\r\r!" is three lines to YAML, and the problem is on the third
+    run("workflows_yaml/mini/community.yaml", b"\r\r!")
 
 
 def test_the_unchanged_files_are_accepted():
