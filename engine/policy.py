@@ -12,9 +12,8 @@ simply not in what they can see, so it answers like a missing one.
 
 from __future__ import annotations
 
-import datetime
-
 from django.db.models import Q
+from django.utils import timezone
 
 from engine.models import Community, Definition, RoleAssignment
 
@@ -36,11 +35,20 @@ def _community_roles(community) -> dict:
     return _ROLES[row]
 
 
+def current_assignments(queryset=None, *, day=None):
+    """Role assignments in force on `day` (the local date, today by default): begun, not ended, held
+    by an active person. The one place that says which roles count: every "who may" (the policy,
+    the facts a flow sees, vacancies, recipients, electorates) starts from here."""
+    day = day or timezone.localdate()
+    queryset = RoleAssignment.objects.all() if queryset is None else queryset
+    return queryset.filter(Q(until__isnull=True) | Q(until__gte=day), Q(since__isnull=True) | Q(since__lte=day),
+                           person__active=True)
+
+
 def assignments(user, community=None):
-    if not user.is_authenticated:
+    if not user.is_authenticated or not user.is_active:
         return RoleAssignment.objects.none()
-    today = datetime.date.today()
-    queryset = RoleAssignment.objects.filter(person__user=user).filter(Q(until__isnull=True) | Q(until__gte=today))
+    queryset = current_assignments().filter(person__user=user)
     if community is not None:
         queryset = queryset.filter(community=community)
     return queryset.select_related("unit", "community")
@@ -71,9 +79,7 @@ def admins_of(community) -> set[int]:
     ids |= {u.pk for u in get_users_with_perms(community, only_with_perms_in=["manage_community"],
                                                with_group_users=True) if u.is_active}
     admin_roles = [key for key, role in _community_roles(community).items() if role.get("admin")]
-    today = datetime.date.today()
-    holders = (RoleAssignment.objects.filter(community=community, role__in=admin_roles, person__user__is_active=True)
-               .filter(Q(until__isnull=True) | Q(until__gte=today)))
+    holders = current_assignments().filter(community=community, role__in=admin_roles, person__user__is_active=True)
     return ids | set(holders.values_list("person__user_id", flat=True))
 
 

@@ -56,6 +56,9 @@ class Person(models.Model):
     honour_roll_consent = models.BooleanField(_("agrees to appear by name on honour rolls"), default=False)
     contact_consent = models.BooleanField(_("agrees to be contacted by residents about their posts"), default=False)
     external_id = models.CharField(_("roster number"), max_length=64, blank=True)
+    # A person who moved away or left is deactivated, never deleted: submissions, ballots and the
+    # ledger point at them. An inactive person holds no role (engine.policy.current_assignments).
+    active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -91,6 +94,41 @@ class RoleAssignment(models.Model):
 
     def __str__(self):
         return f"{self.person} · {self.role} @ {self.unit}"
+
+
+class PeopleChange(models.Model):
+    """The audit trail of the people and roles screens and API: who changed what, when and why.
+
+    Append-only, like the flow's AuditEvent; `data` holds the values before and after."""
+
+    class Action(models.TextChoices):
+        ADD_PERSON = "add_person", _("person added")
+        EDIT_PERSON = "edit_person", _("person edited")
+        DEACTIVATE_PERSON = "deactivate_person", _("person deactivated")
+        REACTIVATE_PERSON = "reactivate_person", _("person reactivated")
+        GIVE_ROLE = "give_role", _("role given")
+        TAKE_ROLE = "take_role", _("role taken away")
+        INVITE = "invite", _("invited")
+        LINK_ACCOUNT = "link_account", _("account linked")
+        GRANT_PERMISSION = "grant_permission", _("permission granted")
+        REVOKE_PERMISSION = "revoke_permission", _("permission revoked")
+        IMPORT = "import", _("roster imported")
+
+    community = models.ForeignKey(Community, verbose_name=_("community"), on_delete=models.CASCADE,
+                                  related_name="people_changes")
+    person = models.ForeignKey(Person, verbose_name=_("person"), null=True, blank=True, on_delete=models.SET_NULL,
+                               related_name="changes")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("changed by"), null=True, blank=True,
+                              on_delete=models.SET_NULL, related_name="+")
+    action = models.CharField(_("action"), max_length=24, choices=Action.choices)
+    reason = models.CharField(_("reason"), max_length=500, blank=True)
+    data = models.JSONField(_("details"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("change to people and roles")
+        verbose_name_plural = _("changes to people and roles")
+        ordering = ["-created_at", "-pk"]
 
 
 class PostAssignment(models.Model):
