@@ -1,7 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
-from . import views
+from . import people, views
 
 app_name = "api"
 
@@ -21,4 +21,11 @@ urlpatterns = [
     path("communities/<slug:community>/points/leaderboard/", views.Leaderboard.as_view(), name="leaderboard"),
     path("communities/<slug:community>/points/balance/", views.Balance.as_view(), name="balance"),
     path("communities/<slug:community>/points/awards/", views.Award.as_view(), name="award"),
+    path("communities/<slug:community>/people/", people.PeopleList.as_view(), name="people"),
+    path("communities/<slug:community>/people/<int:pk>/", people.PersonDetail.as_view(), name="person"),
+    path("communities/<slug:community>/people/<int:pk>/roles/", people.PersonRoles.as_view(), name="person_roles"),
+    path("communities/<slug:community>/people/<int:pk>/roles/<int:rid>/", people.PersonRole.as_view(),
+         name="person_role"),
+    path("communities/<slug:community>/people/<int:pk>/invitation/", people.PersonInvitation.as_view(),
+         name="person_invitation"),
 ]
