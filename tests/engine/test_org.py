@@ -165,3 +165,75 @@ def test_import_roster_command_is_a_dry_run_by_default(minyue, tmp_path):
     assert "1 rows OK (dry run" in out.getvalue() and not Person.objects.exists()
     call_command("import_roster", "minyue", str(path), "--commit", stdout=out)
     assert Person.objects.get().name == "王五"
+
+
+ROSTER = ("姓名,手机,单位,角色,截止,邀请,编号\n"
+          "王网格,13900007001,grid_1,grid_leader,2099-06-30,是,\n"
+          "王网格,13900007001,grid_1,building_head,,是,\n"
+          "陈书记,13900007002,minyue,community_worker,,否,B7\n"
+          "刘商户,,,merchant,,,\n")
+
+
+def test_a_roster_gives_roles_with_end_dates_and_invites_and_a_second_import_changes_nothing(
+        minyue, settings, django_capture_on_commit_callbacks):
+    from engine import sms
+    from engine.models import PeopleChange
+
+    settings.SMS_BACKEND = "locmem"
+    sms.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        summary, problems = roster.import_roster_summary(minyue, "roster.csv", ROSTER.encode())
+    assert problems == []
+    assert (summary.created, summary.roles, summary.invited) == (3, 4, 1)
+    wang = Person.objects.get(phone="13900007001")
+    assert sorted(wang.roles.values_list("role", flat=True)) == ["building_head", "grid_leader"]
+    assert str(wang.roles.get(role="grid_leader").until) == "2099-06-30"
+    assert wang.user is not None and wang.user.username == "13900007001"
+    assert [m.phone for m in sms.outbox] == ["13900007001"]
+    merchant = Person.objects.get(name="刘商户").roles.get()
+    assert merchant.unit.depth == 1 and merchant.organisation == "zhongxiang_alliance"
+    state = (Person.objects.count(), RoleAssignment.objects.count(), PeopleChange.objects.count())
+    again, problems = roster.import_roster_summary(minyue, "roster.csv", ROSTER.encode())
+    assert problems == [] and not again.changed
+    assert (Person.objects.count(), RoleAssignment.objects.count(), PeopleChange.objects.count()) == state
+    assert len(sms.outbox) == 1
+    # a changed end date is an update, not a second role
+    changed = ROSTER.replace("2099-06-30", "2098-01-01")
+    third, _ = roster.import_roster_summary(minyue, "roster.csv", changed.encode())
+    assert third.roles == 1 and RoleAssignment.objects.count() == state[1]
+
+
+def test_a_roster_refuses_one_number_for_two_people_and_bad_dates(minyue):
+    Person.objects.create(community=minyue, name="老住户", phone="13900007009", external_id="Z9")
+    content = ("姓名,手机,单位,角色,截止,邀请,编号\n"
+               "甲,13900007003,grid_1,,,,\n"
+               "乙,13900007003,grid_2,,,,C2\n"
+               "丙,13900007009,grid_1,,,,C3\n"
+               "丁,,grid_1,grid_leader,明年,,\n"
+               "戊,,grid_1,grid_leader,2001-01-01,也许,\n"
+               "己,,grid_1,,,是,\n").encode()
+    rows, problems = roster.check(minyue, "r.csv", content)
+    assert [str(p) for p in problems] == [
+        "第5行 截止: “明年”不是日期, 请写成2027-06-30这样",
+        "第6行 截止: 截止日期2001-01-01已经过去",
+        "第6行 邀请: “也许”应为“是”或“否”",
+        "第7行 手机: 邀请需要手机号码",
+    ]
+    rows, problems = roster.check(minyue, "r.csv", content.replace("明年".encode(), b"").replace(
+        "2001-01-01,也许".encode(), b",").replace("己,,grid_1,,,是".encode(), "己,,grid_1,,,".encode()))
+    assert [str(p) for p in problems] == ["第3行 手机: 手机号与第2行（甲）相同", "第4行 手机: 手机号已登记给老住户"]
+    assert not Person.objects.exclude(name="老住户").exists()
+
+
+def test_the_import_command_reports_what_changed_and_who_imported(minyue, tmp_path, django_user_model):
+    from engine.models import PeopleChange
+
+    admin = django_user_model.objects.create_user("importer", password="x" * 12)
+    path = tmp_path / "roster.csv"
+    path.write_text("姓名,单位,角色\n赵六,grid_1,grid_leader\n", encoding="utf-8")
+    out = io.StringIO()
+    call_command("import_roster", "minyue", str(path), "--commit", "--by", "importer", stdout=out)
+    assert "1 people added" in out.getvalue() and "1 roles given" in out.getvalue()
+    assert PeopleChange.objects.get(action="import").actor == admin
+    call_command("import_roster", "minyue", str(path), "--commit", stdout=out)
+    assert "(nothing changed)" in out.getvalue()
