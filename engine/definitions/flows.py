@@ -125,6 +125,11 @@ class FlowLinter:
 
     def check_role_actor(self, actor, pointer):
         role = actor["role"]
+        fallback = actor.get("fallback")
+        if fallback is not None and fallback not in self.community.roles:
+            self.unknown(f"{pointer}/fallback", "role", fallback, self.community.roles)
+        elif fallback is not None and fallback == role:
+            self.problem("flow.fallback_itself", f"{pointer}/fallback", role=role)
         if role not in self.community.roles:
             self.unknown(f"{pointer}/role", "role", role, self.community.roles)
             return

@@ -466,6 +466,10 @@ MESSAGES = {
         "zh-hans": "角色 '{role}' 设在更高的 '{role_level}' 层级, 在 '{level}' 层级的单位内找不到它",
         "en": "role '{role}' is held at level '{role_level}', above '{level}', so no holder sits within a '{level}' unit",
     },
+    "flow.fallback_itself": {
+        "zh-hans": "fallback 不能是角色 '{role}' 自己: 这一角色空缺时要由另一个角色代办",
+        "en": "the fallback cannot be the role '{role}' itself: it names another role that acts when this one is vacant",
+    },
     "flow.input_and_form": {
         "zh-hans": "流转 '{transition}' 不能同时有 input 和 form",
         "en": "transition '{transition}' cannot have both input and form",

@@ -8,11 +8,19 @@ the adapter (engine.workflow.adapter) persists them in one transaction.
 
 Deny by default: a transition is open only to the actor it names. A wrong state is never
 reported as a missing permission: `Refusal.reason` says which it is.
+
+One exception to "only the actor it names", decided here and nowhere else: a step for a role
+nobody holds where the item needs it (a vacancy) is not left waiting for ever. It goes to the
+flow's `fallback` role for that actor when someone holds that one there, otherwise to the holders
+of the community's admin roles (`StandIn`, `stand_in_at`). The adapter supplies who holds what
+(`Facts.holders`, `Facts.admin_roles`); without them (the timer, a vote, a simulation) nobody
+stands in.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any
 
@@ -30,6 +38,7 @@ class RoleActor:
     scope: str = "community"  # community | submitter_unit | unit
     level: str = ""
     unit: str = ""
+    fallback: str = ""  # the role that stands in when `role` is vacant (before the community's admin roles)
 
 
 @dataclass(frozen=True)
@@ -93,6 +102,26 @@ class Flow:
     def leaving(self, state: str) -> list[Transition]:
         return [t for t in self.transitions.values() if state in t.sources]
 
+    @property
+    def step_roles(self) -> frozenset:
+        """Every role a step of the flow names, with the fallback roles: whose holders the facts
+        of a vacancy need."""
+        roles = set()
+        for transition in self.transitions.values():
+            for actor in role_actors(transition.actor):
+                roles.add(actor.role)
+                if actor.fallback:
+                    roles.add(actor.fallback)
+        return frozenset(roles)
+
+
+def role_actors(actor: "Actor"):
+    """The role actors inside an actor (the seats of a countersign, the options of any_of)."""
+    if actor.kind == "role":
+        yield actor.role
+    for member in actor.members:
+        yield from role_actors(member)
+
 
 def ratio(value) -> Fraction:
     if isinstance(value, (int, float)):
@@ -103,7 +132,13 @@ def ratio(value) -> Fraction:
 
 
 def _role(spec) -> RoleActor:
-    return RoleActor(spec["role"], spec.get("scope", "community"), spec.get("level", ""), spec.get("unit", ""))
+    return RoleActor(spec["role"], spec.get("scope", "community"), spec.get("level", ""), spec.get("unit", ""),
+                     spec.get("fallback", ""))
+
+
+def role_actor(spec) -> RoleActor:
+    """A role spec of a flow (a step's actor, a message's recipients) as a RoleActor."""
+    return _role(spec)
 
 
 def _actor(spec) -> Actor:
@@ -155,6 +190,11 @@ class Facts:
 
     roles: (role, unit path) pairs the person holds; paths of covered units are listed too.
     item_units: level -> unit path, for the item's unit and each unit above it.
+    holders: role -> paths of its current holders in the community (covered units too), for
+      the roles the flow's steps name (Flow.step_roles); None when not known, and then nobody
+      stands in for a vacant role. A role missing from it is not known either.
+    admin_roles: the community's admin roles (community.yaml `admin: true`): whom a vacant
+      step falls to in the end.
     """
 
     person: Any = None  # an id; None for the timer and for anonymous visitors
@@ -166,23 +206,108 @@ class Facts:
     roles: frozenset = frozenset()
     item_units: dict = field(default_factory=dict, hash=False, compare=False)
     units_by_key: dict = field(default_factory=dict, hash=False, compare=False)  # unit key -> path
+    holders: Mapping | None = field(default=None, hash=False, compare=False)
+    admin_roles: Iterable = field(default=frozenset(), hash=False, compare=False)
+
+
+def target_of(role: RoleActor, facts: Facts) -> str | None:
+    """The path of the unit where a scoped role is sought for this item: the named unit, or the
+    item's unit at `level`; None when there is none (an item with no unit, or none at that level).
+    (Meaningless for scope community.)"""
+    if role.scope == "unit":
+        return facts.units_by_key.get(role.unit) or None
+    return facts.item_units.get(role.level) or None
+
+
+def held_at(paths: Iterable[str], target: str | None, scope: str = "submitter_unit") -> bool:
+    """Do holders at `paths` hold a role at the unit `target`? The matching rule of every role
+    step: a grant at a unit covers its subtree, so a holder whose unit is the target or lies
+    under it matches, and so does one above it (a compound secretary acts for its grids). For
+    scope community, any holder at all."""
+    if scope == "community":
+        return any(True for _ in paths)
+    if not target:
+        return False
+    return any(path.startswith(target) or target.startswith(path) for path in paths)
 
 
 def role_matches(role: RoleActor, facts: Facts) -> bool:
+    """Does the person hold the role where the item needs it?"""
     held = [path for name, path in facts.roles if name == role.role]
     if not held:
         return False
-    if role.scope == "community":
-        return True
-    if role.scope == "unit":
-        target = facts.units_by_key.get(role.unit)
-    else:  # submitter_unit: the item's unit at `level`
-        target = facts.item_units.get(role.level)
-    if not target:
-        return False
-    # a grant at a unit covers its subtree: the holder's unit is the target or lies under it,
-    # or the holder sits above the target (a compound secretary acts for its grids)
-    return any(path.startswith(target) or target.startswith(path) for path in held)
+    return held_at(held, None if role.scope == "community" else target_of(role, facts), role.scope)
+
+
+@dataclass(frozen=True)
+class StandIn:
+    """Why a step came to someone who does not hold its role: `role` is vacant at `unit` (a
+    path; "" for scope community, or when the item has no unit at the step's level), so `to`
+    takes it — the flow's fallback role, or "" for the community's admin roles."""
+
+    role: str
+    scope: str
+    level: str = ""
+    unit: str = ""
+    unit_key: str = ""  # scope unit: the unit the flow names
+    to: str = ""
+
+
+def stand_in_at(role: RoleActor, holders: Mapping | None, target: str | None) -> str | None:
+    """Who takes a step for `role` at the unit `target`: None when someone holds the role there
+    (or the holders are not known); the fallback role when `role` is vacant and the fallback is
+    held there; "" (the community's admin roles) when both are vacant."""
+    if holders is None:
+        return None
+    paths = holders.get(role.role)
+    if paths is None:
+        return None
+    if held_at(paths, target, role.scope):
+        return None
+    if role.fallback:
+        alternates = holders.get(role.fallback)
+        if alternates is not None and held_at(alternates, target, role.scope):
+            return role.fallback
+    return ""
+
+
+def vacancy(role: RoleActor, facts: Facts) -> StandIn | None:
+    """The vacancy of `role` for this item, with who stands in; None when it is held (or unknown)."""
+    target = None if role.scope == "community" else target_of(role, facts)
+    to = stand_in_at(role, facts.holders, target)
+    if to is None:
+        return None
+    return StandIn(role.role, role.scope, role.level, target or "", role.unit if role.scope == "unit" else "", to)
+
+
+def stands_in(role: RoleActor, facts: Facts) -> StandIn | None:
+    """The vacancy through which this person may take a step for `role` they do not hold there,
+    or None. Someone who holds neither the fallback role nor an admin role never reads the
+    holders (the adapter loads them only when asked)."""
+    if facts.is_timer or not facts.roles or role_matches(role, facts):
+        return None
+    fallback = bool(role.fallback) and role_matches(replace(role, role=role.fallback, fallback=""), facts)
+    admin = any(name in facts.admin_roles for name, _ in facts.roles)
+    if not (fallback or admin):
+        return None
+    found = vacancy(role, facts)
+    if found is None:
+        return None
+    if found.to:
+        return found if fallback else None
+    return found if admin else None
+
+
+def stand_in_for(actor: Actor, facts: Facts) -> StandIn | None:
+    """When this person may take a step only by standing in for a vacant role, the vacancy; None
+    when they may take it in their own right (or not at all)."""
+    if actor.kind == "role":
+        return stands_in(actor.role, facts)
+    if actor.kind == "any_of":
+        if any(actor_matches(member, facts) and stand_in_for(member, facts) is None for member in actor.members):
+            return None
+        return next((found for found in (stand_in_for(member, facts) for member in actor.members) if found), None)
+    return None
 
 
 def actor_matches(actor: Actor, facts: Facts) -> bool:
@@ -202,7 +327,7 @@ def actor_matches(actor: Actor, facts: Facts) -> bool:
     if kind == "public":
         return True
     if kind == "role":
-        return role_matches(actor.role, facts)
+        return role_matches(actor.role, facts) or stands_in(actor.role, facts) is not None
     if kind == "any_of":
         return any(actor_matches(member, facts) for member in actor.members)
     if kind == "all_of":
@@ -211,11 +336,22 @@ def actor_matches(actor: Actor, facts: Facts) -> bool:
 
 
 def open_seats(actor: Actor, facts: Facts, signatures: dict) -> list[int]:
-    """For a countersign, the seats this person could still sign (each person signs once)."""
+    """For a countersign, the seats this person could still sign (each person signs once): the
+    seats they hold in their own right first, then those they would sign standing in."""
     if facts.person in signatures.values():
         return []
-    return [index for index, member in enumerate(actor.members)
-            if str(index) not in signatures and actor_matches(member, facts)]
+    seats = [index for index, member in enumerate(actor.members)
+             if str(index) not in signatures and actor_matches(member, facts)]
+    return sorted(seats, key=lambda index: stand_in_for(actor.members[index], facts) is not None)
+
+
+def standing_in(actor: Actor, facts: Facts, signatures: dict | None = None) -> StandIn | None:
+    """The vacancy through which this person would take a transition with this actor (for a
+    countersign, the seat they would sign), or None when in their own right."""
+    if actor.kind == "all_of":
+        seats = open_seats(actor, facts, signatures or {})
+        return stand_in_for(actor.members[seats[0]], facts) if seats else None
+    return stand_in_for(actor, facts)
 
 
 # ---------------------------------------------------------------- options and taking one
@@ -226,6 +362,7 @@ class Option:
     transition: Transition
     allowed: bool
     reason: str = ""  # "" | wrong_state | not_actor | guard | signed | final
+    stand_in: StandIn | None = None  # allowed only because the person stands in for a vacant role
 
 
 def options(flow: Flow, state: str, facts: Facts, data: dict, signatures: dict | None = None,
@@ -249,7 +386,8 @@ def options(flow: Flow, state: str, facts: Facts, data: dict, signatures: dict |
         if transition.guard is not None and not _guard_holds(transition, data, inputs):
             result.append(Option(transition, False, "guard"))
             continue
-        result.append(Option(transition, True))
+        result.append(Option(transition, True,
+                             stand_in=standing_in(transition.actor, facts, signatures.get(transition.name, {}))))
     return result
 
 
@@ -277,6 +415,7 @@ class Outcome:
     target: str | None  # None: a countersign still waits for other seats
     effects: tuple = ()
     signed_seat: int | None = None
+    stand_in: StandIn | None = None  # taken by someone standing in for a vacant role
 
 
 def take(flow: Flow, state: str, name: str, facts: Facts, data: dict, inputs: dict | None = None,
@@ -295,14 +434,17 @@ def take(flow: Flow, state: str, name: str, facts: Facts, data: dict, inputs: di
         if not seats:
             raise Refusal("signed" if facts.person in current.values() else "not_actor", name, state)
         seat = seats[0]
+        stand_in = stand_in_for(transition.actor.members[seat], facts)
         current[str(seat)] = facts.person
         if len(current) < len(transition.actor.members):
-            return Outcome(name, state, None, (("countersigned", {"seat": seat}),), seat)
+            return Outcome(name, state, None, (("countersigned", {"seat": seat}),), seat, stand_in)
     elif not actor_matches(transition.actor, facts):
         raise Refusal("not_actor", name, state)
+    else:
+        stand_in = stand_in_for(transition.actor, facts)
     if transition.guard is not None and not guards.truthy(guards.evaluate(transition.guard, data, inputs)):
         raise Refusal("guard", name, state)
-    return Outcome(name, state, transition.target, effects_of(flow, transition, state), seat)
+    return Outcome(name, state, transition.target, effects_of(flow, transition, state), seat, stand_in)
 
 
 def effects_of(flow: Flow, transition: Transition, source: str) -> tuple:
