@@ -35,6 +35,17 @@ def _community_roles(community) -> dict:
     return _ROLES[row]
 
 
+def community_roles(community) -> dict:
+    """role key -> its entry in the live community.yaml (title, level, staff, admin)."""
+    return _community_roles(community)
+
+
+def admin_roles(community) -> frozenset:
+    """Keys of the community's admin roles (community.yaml `admin: true`): besides managing the
+    community, their holders take the steps whose role is vacant (engine.workflow.core.StandIn)."""
+    return frozenset(key for key, role in _community_roles(community).items() if role.get("admin"))
+
+
 def current_assignments(queryset=None, *, day=None):
     """Role assignments in force on `day` (the local date, today by default): begun, not ended, held
     by an active person. The one place that says which roles count: every "who may" (the policy,
