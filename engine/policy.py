@@ -94,6 +94,37 @@ def admins_of(community) -> set[int]:
     return ids | set(holders.values_list("person__user_id", flat=True))
 
 
+def manages_any(user) -> bool:
+    """Does the user manage at least one community (an admin role in force, guardian's permission, or
+    superuser)? Answered once per user object, i.e. once per request."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    cached = getattr(user, "_linli_manages_any", None)
+    if cached is None:
+        communities = Community.objects.filter(pk__in=assignments(user).values("community"))
+        cached = any(is_admin(user, c) for c in communities) or _guardian_communities(user).exists()
+        user._linli_manages_any = cached
+    return cached
+
+
+class AdminAreaBackend:
+    """An authentication backend that authenticates nobody and answers one permission: Wagtail's
+    `wagtailadmin.access_admin`, for those who manage a community. So an admin appointed in the
+    people screens (or by the roster) may enter the admin area on their next request, and one who
+    loses the role may not: the policy decides, with no group to keep in step with the roles."""
+
+    def authenticate(self, request, **credentials):
+        return None
+
+    def has_perm(self, user_obj, perm, obj=None):
+        return perm == "wagtailadmin.access_admin" and obj is None and manages_any(user_obj)
+
+    def has_module_perms(self, user_obj, app_label):
+        return app_label == "wagtailadmin" and manages_any(user_obj)
+
+
 def _staff_units(user, community=None):
     """Paths of the units whose subtrees the user reviews (staff roles), per community."""
     paths = []
