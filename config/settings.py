@@ -18,6 +18,9 @@ LOG_LEVEL, TASKS_LOG_LEVEL  logging levels (default WARNING)
 EMAIL_HOST, EMAIL_PORT, DEFAULT_FROM_EMAIL  SMTP for notifications (without EMAIL_HOST mail goes to the console)
 STATIC_ROOT           where collectstatic writes (default static_collected/ in the project)
 TASKS_REDIS_URL       with TASKS_BACKEND=rq: the Redis database of the task queue (not the cache's)
+SMS_BACKEND           text messages (sign-in codes): "console" (default: printed), "file" (one file per
+                      message in SMS_FILE_PATH), "locmem" (tests) or the dotted path of a provider's class
+SMS_FILE_PATH         with SMS_BACKEND=file: the folder messages are written to
 
 HTTPS and headers (production: see deploy/production.env.example):
 HTTPS                 "1" when the site is served over HTTPS: secure cookies, SSL redirect, HSTS
@@ -31,6 +34,9 @@ Rate limits (0 turns one off):
 LOGIN_FAILURE_LIMIT, LOGIN_LOCKOUT_SECONDS   failed sign-ins per username and address (5 in 900 s)
 ANONYMOUS_SUBMISSION_LIMIT, ANONYMOUS_SUBMISSION_WINDOW  submissions per address by visitors
                       not signed in (20 in 600 s)
+SIGN_IN_CODE_LIMIT, SIGN_IN_CODE_WINDOW  sign-in codes sent to one mobile number (5 in 3600 s)
+SIGN_IN_CODE_ADDRESS_LIMIT, SIGN_IN_CODE_ADDRESS_WINDOW  sign-in codes asked for from one address
+                      (30 in 3600 s); a code is valid 5 minutes and void after 5 wrong tries
 """
 
 import os
@@ -175,6 +181,8 @@ AUTHENTICATION_BACKENDS = [
     # Django's ModelBackend behind a per-username-and-address limit of failed sign-ins: the
     # admin login, Django's admin and POST /api/v1/auth/token/ all authenticate through it
     "engine.security.RateLimitedModelBackend",
+    # a mobile number and the one-time code sent to it (engine.services.sign_in)
+    "engine.services.sign_in.PhoneCodeBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
@@ -183,7 +191,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "/admin/login/"
+# One sign-in page for everybody (mobile number and code, or username and password); Wagtail's
+# admin keeps its own login page for staff with passwords (/admin/login/).
+LOGIN_URL = "/login/"
 
 # Chinese first, English available.
 LANGUAGE_CODE = "zh-hans"
@@ -242,6 +252,18 @@ MAILERS = {"default": (
      "OPTIONS": {"host": _email_host, "port": int(os.environ.get("EMAIL_PORT", "25"))}}
     if _email_host else {"BACKEND": "django.core.mail.backends.console.EmailBackend"})}
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "linli@localhost")
+
+# Text messages (engine.sms), chosen like the mail backend: console (printed), file (one file per
+# message in SMS_FILE_PATH: tests and the demo read codes there), locmem, or a provider's class.
+SMS_BACKEND = os.environ.get("SMS_BACKEND", "console").strip() or "console"
+SMS_FILE_PATH = os.environ.get("SMS_FILE_PATH", "").strip()
+if SMS_BACKEND not in {"console", "file", "locmem"} and "." not in SMS_BACKEND:
+    raise ImproperlyConfigured(f"SMS_BACKEND must be console, file, locmem or the dotted path of a class, not {SMS_BACKEND!r}")
+if SMS_BACKEND == "file" and not SMS_FILE_PATH:
+    raise ImproperlyConfigured("SMS_BACKEND=file needs SMS_FILE_PATH, the folder to write messages to.")
+# Sign-in codes: valid this many seconds; void after this many wrong tries (a new code is needed).
+LINLI_SIGN_IN_CODE_SECONDS = 300
+LINLI_SIGN_IN_CODE_TRIES = 5
 
 TASK_BACKENDS = {
     "database": "django_tasks_db.DatabaseBackend",
@@ -330,6 +352,10 @@ LINLI_RATE_LIMITS = {
     # NAT puts many residents behind one address: keep it generous)
     "anonymous_submission": {"limit": env_int("ANONYMOUS_SUBMISSION_LIMIT", 20),
                              "window": env_int("ANONYMOUS_SUBMISSION_WINDOW", 600)},
+    # sign-in codes sent to one mobile number, and asked for from one address (engine.services.sign_in)
+    "sign_in_code": {"limit": env_int("SIGN_IN_CODE_LIMIT", 5), "window": env_int("SIGN_IN_CODE_WINDOW", 3600)},
+    "sign_in_code_address": {"limit": env_int("SIGN_IN_CODE_ADDRESS_LIMIT", 30),
+                             "window": env_int("SIGN_IN_CODE_ADDRESS_WINDOW", 3600)},
 }
 
 WAGTAIL_SITE_NAME = "邻里 Linli"

@@ -7,7 +7,7 @@ from wagtail.admin.auth import require_admin_access
 from wagtail.documents import urls as wagtaildocs_urls
 
 from cms.views import LinliDeleteSubmissionsView
-from engine import public_views, web
+from engine import public_views, sign_in_views, web
 from engine.views import serve_file
 
 urlpatterns = [
@@ -19,6 +19,8 @@ urlpatterns = [
     path("documents/", include(wagtaildocs_urls)),
     path("api/v1/", include("engine.api.urls")),
     path("files/<str:token>/", serve_file, name="linli_file"),
+    path("login/", sign_in_views.login_page, name="linli_login"),
+    path("logout/", sign_in_views.logout_page, name="linli_logout"),
     path("inbox/", web.inbox, name="linli_inbox"),
     path("inbox/read/", web.notifications_read, name="linli_notifications_read"),
     path("my/", web.my_items, name="linli_my_items"),

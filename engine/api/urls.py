@@ -1,12 +1,13 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
-from . import people, views
+from . import auth_views, people, views
 
 app_name = "api"
 
 urlpatterns = [
-    path("auth/token/", views.ObtainToken.as_view(), name="token"),
+    path("auth/token/", auth_views.ObtainToken.as_view(), name="token"),
+    path("auth/code/", auth_views.SendCode.as_view(), name="code"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("forms/", views.FormList.as_view(), name="forms"),
     path("forms/<slug:community>/<slug:form>/", views.FormDetail.as_view(), name="form"),

@@ -6,12 +6,10 @@ from django.utils import translation
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.authtoken.views import ObtainAuthToken
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from engine import policy, security
@@ -25,30 +23,6 @@ from engine.services.uploads import UploadRefused, store_upload
 
 
 Errors = inline_serializer("SubmissionErrors", {"errors": serializers.DictField(child=serializers.ListField(child=serializers.CharField()))})
-
-
-class TokenThrottle(AnonRateThrottle):
-    rate = "30/min"
-
-
-class ObtainToken(ObtainAuthToken):
-    """`POST {"username", "password"}` → `{"token"}`; send it as `Authorization: Token <token>`."""
-
-    throttle_classes = [TokenThrottle]
-
-    @extend_schema(
-        request=inline_serializer("TokenRequest", {"username": serializers.CharField(), "password": serializers.CharField()}),
-        responses={200: inline_serializer("TokenResponse", {"token": serializers.CharField()}), 429: Errors},
-    )
-    def post(self, request, *args, **kwargs):
-        # DRF's serializer calls authenticate(request=...): the sign-in limit of engine.security applies
-        try:
-            return super().post(request, *args, **kwargs)
-        except ValidationError:
-            refused = security.login_refused(request)
-            if refused is None:
-                raise
-            return _too_many("login", refused)
 
 
 def _too_many(rule, decision):

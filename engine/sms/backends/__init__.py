@@ -1,0 +1,1 @@
+"""SMS backends: base (what a provider's class implements), console, file, locmem."""
