@@ -180,6 +180,22 @@ def test_every_demo_account_signs_in_with_the_demo_password_and_has_a_number_of_
     assert response.status_code == 200 and len(response.json()["token"]) == 40
 
 
+@pytest.mark.django_db
+def test_the_demo_banner_names_the_sign_in_page_and_every_demo_account():
+    load()
+    seed()
+    out = io.StringIO()
+    call_command("demo_banner", "--port", "8123", stdout=out)
+    banner = out.getvalue()
+    assert "http://127.0.0.1:8123/login/" in banner
+    for line in ("http://127.0.0.1:8123/admin/", "/inbox/", "/my/", "/api/v1/schema/", demo.DEMO_PASSWORD):
+        assert line in banner  # what it printed before is still there
+    for community in communities():
+        for user in demo_users(community):
+            assert re.search(rf"\b{re.escape(user.username)}\b", banner), user.username
+    assert "minyue-street-liaison" in banner and "zanan-self-governance-member" in banner
+
+
 def snapshot():
     User = get_user_model()
     return {
