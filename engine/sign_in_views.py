@@ -73,6 +73,11 @@ def _page(request, *, step="phone", phone="", error=None, password_form=None, st
     return response
 
 
+def _status(refused) -> int:
+    """A mistake shows the form again (200); a limit is 429, an SMS that could not go 503."""
+    return refused.status if refused is not None and refused.status != 400 else 200
+
+
 @sensitive_post_parameters("code", "password")
 @csrf_protect
 @never_cache
@@ -96,7 +101,7 @@ def _send_code(request):
     try:
         sent = sign_in.request_code(request, typed)
     except sign_in.SignInRefused as refused:
-        return _page(request, phone=typed, error=refused, status=refused.status if refused.retry_after else 200)
+        return _page(request, phone=typed, error=refused, status=_status(refused))
     request.session[PENDING] = sent.phone
     target = f"{reverse('linli_login')}?step=code"
     if _next(request):
@@ -112,7 +117,7 @@ def _with_code(request):
     if user is None:
         refused = sign_in.refusal(request)
         step = "phone" if refused is not None and refused.field == "phone" else "code"
-        return _page(request, step=step, phone=phone, error=refused, status=refused.status if refused and refused.retry_after else 200)
+        return _page(request, step=step, phone=phone, error=refused, status=_status(refused))
     destination = landing(request, user)
     login(request, user)  # a new session key (the old one may have been seen by someone else)
     request.session.pop(PENDING, None)

@@ -5,7 +5,6 @@ codes, Django's authenticate() signs in (engine.security limits failed passwords
 from collections.abc import Mapping
 
 from django.contrib.auth import authenticate
-from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.utils.decorators import method_decorator
@@ -20,6 +19,7 @@ from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from engine import security
+from engine.api.views import _too_many  # the API's one 429 shape
 from engine.services import sign_in
 
 Errors = inline_serializer("SignInErrors", {"errors": serializers.DictField(child=serializers.ListField(child=serializers.CharField()))})
@@ -27,12 +27,6 @@ Errors = inline_serializer("SignInErrors", {"errors": serializers.DictField(chil
 
 class TokenThrottle(AnonRateThrottle):
     rate = "30/min"
-
-
-def _too_many(rule, decision):
-    """429 in the API's error shape, with Retry-After."""
-    return Response({"errors": {"": [security.refusal_message(rule, decision, translation.get_language())]}},
-                    status=status.HTTP_429_TOO_MANY_REQUESTS, headers={"Retry-After": str(decision.retry_after)})
 
 
 def _refused(refused: sign_in.SignInRefused):

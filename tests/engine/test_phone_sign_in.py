@@ -17,6 +17,7 @@ from rest_framework.test import APIClient
 
 from engine.models import Community, OrgUnit, PeopleChange, Person, RoleAssignment
 from engine.services import accounts
+from engine.sms.backends.base import BaseSmsBackend
 from tests.concurrency import race
 
 CODE_URL = "/api/v1/auth/code/"
@@ -416,9 +417,6 @@ def test_a_message_that_could_not_go_costs_nothing(settings, outbox):
     assert token(PHONE, code_for(outbox, PHONE)).status_code == 200
 
 
-from engine.sms.backends.base import BaseSmsBackend  # noqa: E402
-
-
 class BrokenProvider(BaseSmsBackend):
     def send_messages(self, messages):
         raise ConnectionError("the provider is down")
@@ -434,6 +432,14 @@ def test_no_code_is_kept_in_clear(outbox):
     assert code.encode() not in stored
     assert PHONE.encode() not in stored  # keys and values name the number by a digest only
     assert all(PHONE not in key for store in _caches.values() for key in store)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_racing_requests_for_codes_send_no_more_than_five(outbox):
+    statuses, errors_ = race(8, lambda n: ask(address=f"10.6.0.{n}").status_code)
+    assert errors_ == []
+    assert sorted(statuses) == [202] * 5 + [429] * 3
+    assert len(messages_to(outbox, PHONE)) == 5
 
 
 @pytest.mark.django_db(transaction=True)
@@ -578,8 +584,9 @@ def page_sign_in(outbox, phone, next_url=None, address="10.4.0.1"):
     return client, code_on_page(client, code_for(outbox, phone), phone, next_url)
 
 
-def test_staff_land_in_their_inbox(communities, outbox):
-    person_with_role(communities, PHONE, "grid_leader")  # a staff role in minyue's community.yaml
+@pytest.mark.parametrize("role", ["grid_leader", "community_secretary", "branch_secretary"])
+def test_staff_land_in_their_inbox(communities, outbox, role):
+    person_with_role(communities, PHONE, role)  # staff (and admin) roles in minyue's community.yaml
     client, response = page_sign_in(outbox, PHONE)
     assert response["Location"] == "/inbox/"
     inbox = client.get("/inbox/")
