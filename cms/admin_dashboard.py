@@ -242,7 +242,7 @@ class DashboardView(LinliAdminView):
             # one dashboard per community: the queries grow with the street's communities, not its items
             rows = []
             for child in self.scope.communities:
-                figures = dashboard(child, start, end)
+                figures = dashboard(child, start, end, with_vacancies=False)
                 rows.append((str(child), figures.received, figures.resolved))
             charts.insert(0, bar_chart(rows, gettext("Items by community"), heading=gettext("Community")))
         return charts

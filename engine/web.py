@@ -8,6 +8,7 @@ from django.db.models import F
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone, translation
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods
 
 from engine import policy
@@ -16,7 +17,14 @@ from engine.forms.registry import form_spec
 from engine.forms.spec import text
 from engine.models import Definition, FlowInstance, Notification, Submission
 from engine.refusals import log_refusal
+from engine.services.vacancies import StandInWords
 from engine.workflow import adapter
+
+
+def _reasons(words, community, options) -> str:
+    """"第一网格暂无网格长": each distinct vacancy through which the person has a step here."""
+    found = dict.fromkeys(words.reason(community, o.stand_in) for o in options if o.stand_in is not None)
+    return gettext("; ").join(found)
 
 
 def _state_title(instance, language):
@@ -28,20 +36,24 @@ def _state_title(instance, language):
 def inbox(request):
     language = translation.get_language() or "zh-hans"
     visible = policy.visible_submissions(request.user, Submission.objects.all())
+    cache = adapter.FactsCache(request.user)
     items = (adapter.actionable(request.user, FlowInstance.objects.filter(submission__in=visible,
-                                                                           finished_at__isnull=True))
+                                                                           finished_at__isnull=True), cache)
              .select_related("submission", "submission__unit", "flow", "community", "flow_version")
              .defer("flow_version__content", "flow_version__source")
              .order_by(F("due_at").asc(nulls_last=True), "entered_at"))
-    cache, now, rows = adapter.FactsCache(request.user), timezone.now(), []
+    now, rows, words = timezone.now(), [], StandInWords(language)
     for instance in items[:100]:
         steps = adapter.open_transitions(request.user, instance, cache=cache)
         if steps:
             rows.append({"instance": instance, "state": _state_title(instance, language),
                          "overdue": bool(instance.due_at and instance.due_at < now),
-                         "steps": [text(o.transition.title, language) for o in steps]})
+                         "steps": [text(o.transition.title, language) for o in steps], "options": steps})
         if len(rows) >= 50:
             break
+    words.load([(row["instance"].community, o.stand_in) for row in rows for o in row["options"]])
+    for row in rows:  # why an item came to someone standing in for a vacant role
+        row["reason"] = _reasons(words, row["instance"].community, row.pop("options"))
     notes = Notification.objects.filter(user=request.user, read_at__isnull=True).select_related("community")
     return render(request, "linli/inbox.html", {"rows": rows, "notifications": list(notes.order_by("-created_at")[:20])})
 
@@ -97,10 +109,12 @@ def item(request, pk):
     names = community_choices(submission.community, language)
     fields = [(text(f.title, language), display_value(f, submission.data.get(f.name), language, names))
               for f in spec.fields if f.name in submission.data]
-    steps, history, now = [], [], timezone.now()
+    steps, history, now, reasons = [], [], timezone.now(), ""
     if instance is not None:
         flow = adapter.compiled(instance)
-        for option in adapter.open_transitions(request.user, instance):
+        options = adapter.open_transitions(request.user, instance)
+        reasons = _reasons(StandInWords(language), submission.community, options)
+        for option in options:
             transition = option.transition
             inputs = [{"name": name, "title": text(field.get("title", name), language), "type": field["type"],
                        "required": field.get("required", False), "choices": field.get("choices", [])}
@@ -126,6 +140,7 @@ def item(request, pk):
     return render(request, "linli/item.html", {
         "vote": vote,
         "submission": submission, "instance": instance, "fields": fields, "steps": steps, "history": history,
+        "stand_in_reason": reasons,
         "state": _state_title(instance, language) if instance else "",
         "overdue": bool(instance and instance.due_at and instance.due_at < now and not instance.finished_at)})
 

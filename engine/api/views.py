@@ -20,6 +20,7 @@ from engine.forms.validation import as_messages
 from engine.models import Definition, Submission
 from engine.services import submissions as submission_service
 from engine.services.uploads import UploadRefused, store_upload
+from engine.services.vacancies import StandInWords
 
 
 Errors = inline_serializer("SubmissionErrors", {"errors": serializers.DictField(child=serializers.ListField(child=serializers.CharField()))})
@@ -252,7 +253,9 @@ class SubmissionTransition(APIView):
 
 
 class Tasks(APIView):
-    """The caller's inbox: open items they can see, overdue first, with the steps open to them."""
+    """The caller's inbox: open items they can see, overdue first, with the steps open to them.
+    A step the caller has only because its role is vacant where the item needs it is listed in
+    the entry's `fallback` ({transition, role, unit, to, reason}), and `reason` says why in words."""
 
     permission_classes = [IsAuthenticated]
 
@@ -280,24 +283,33 @@ class Tasks(APIView):
             node = OrgUnit.objects.filter(key=unit, community__slug=request.query_params.get("community", "")).first() \
                 or OrgUnit.objects.filter(key=unit).first()
             items = items.filter(submission__unit__path__startswith=node.path) if node else items.none()
-        items = (adapter.actionable(request.user, items)
+        cache = adapter.FactsCache(request.user)
+        items = (adapter.actionable(request.user, items, cache)
                  .select_related("submission", "submission__unit", "flow", "community", "flow_version")
                  .defer("flow_version__content", "flow_version__source")
                  .order_by(F("due_at").asc(nulls_last=True), "entered_at"))
-        cache = adapter.FactsCache(request.user)
         items = list(items[:100])
         cache.preload_units([instance.submission.unit for instance in items])
-        now, out = timezone.now(), []
+        now, out, taken = timezone.now(), [], []
         for instance in items:
             steps = adapter.open_transitions(request.user, instance, cache=cache)
             if not steps:
                 continue  # a scope or a guard rules this item out
+            taken.append((instance, steps))
             out.append({"id": instance.submission_id, "reference": instance.submission.reference,
                         "community": instance.community.slug, "flow": instance.flow.key, "state": instance.state,
                         "due": instance.due_at, "overdue": bool(instance.due_at and instance.due_at < now),
                         "transitions": [o.transition.name for o in steps]})
             if len(out) >= 50:
                 break
+        # why an item came to someone standing in for a vacant role: "fallback" lists the steps
+        # they have only so, "reason" says it in words ("第一网格暂无网格长"); empty otherwise
+        words = StandInWords(translation.get_language())
+        words.load([(instance.community, o.stand_in) for instance, steps in taken for o in steps])
+        for entry, (instance, steps) in zip(out, taken):
+            entry["fallback"] = [words.entry(instance.community, o.transition.name, o.stand_in)
+                                 for o in steps if o.stand_in is not None]
+            entry["reason"] = translation.gettext("; ").join(dict.fromkeys(f["reason"] for f in entry["fallback"]))
         return Response(out)
 
 

@@ -1,6 +1,7 @@
 """The admin dashboard of a community (or a street over its communities) for a date range:
 submissions by form, open and overdue tasks, resolution rate and median time to resolve,
-satisfaction, points issued and redeemed, posts filled. Staff-only figures: unlike the public
+satisfaction, points issued and redeemed, posts filled — and, as of now, the roles its flows need
+that nobody holds where they are needed (engine.services.vacancies). Staff-only figures: unlike the public
 statistics every flow counts, and the range is the admin's to choose."""
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ class Dashboard:
     points_issued: int
     points_redeemed: int
     posts_filled: int
+    # roles the live flows need that nobody holds where they are needed, now (not in the range):
+    # engine.services.vacancies.Vacancy, community by community
+    vacancies: tuple = ()
 
 
 def _bounds(start, end):
@@ -46,7 +50,8 @@ def community_ids(community: Community) -> list[int]:
     return [community.pk]
 
 
-def dashboard(community: Community, start: datetime.date, end: datetime.date, now=None) -> Dashboard:
+def dashboard(community: Community, start: datetime.date, end: datetime.date, now=None,
+              with_vacancies=True) -> Dashboard:
     if end < start:
         raise ValueError("the range ends before it starts")
     ids, (begin, until) = community_ids(community), _bounds(start, end)
@@ -74,7 +79,15 @@ def dashboard(community: Community, start: datetime.date, end: datetime.date, no
         open_tasks=tasks["open"], overdue_tasks=tasks["overdue"],
         satisfaction=_one_decimal(sum(ratings) / len(ratings)) if ratings else None, ratings=len(ratings),
         points_issued=points["issued"] or 0, points_redeemed=-(points["redeemed"] or 0),
-        posts_filled=PostAssignment.objects.filter(community_id__in=ids, until__isnull=True).count())
+        posts_filled=PostAssignment.objects.filter(community_id__in=ids, until__isnull=True).count(),
+        vacancies=tuple(_vacancies(ids) if with_vacancies else ()))
+
+
+def _vacancies(ids):
+    from engine.services.vacancies import vacancies
+
+    for community in Community.objects.filter(pk__in=ids).order_by("slug"):
+        yield from vacancies(community)
 
 
 def _title(value):

@@ -10,13 +10,15 @@ conditional UPDATE on the instance's version) and carries out the effects the co
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
+from collections.abc import Mapping, Set
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
+from django.db.models.functions import Left
 from django.dispatch import Signal
 from django.utils import timezone, translation
 
+from engine import policy
 from engine.definitions.problems import LinliError, PersonError
 from engine.forms.registry import form_spec
 from engine.forms.validation import FieldError, validate
@@ -115,25 +117,101 @@ class _UnitKeys(Mapping):
 
 class FactsCache:
     """What does not change between items within one request: the person's roles, covered units
-    and membership per community, and each unit's ancestors. An inbox of 50 items then costs a
-    handful of queries, not five per item."""
+    and membership per community, each unit's ancestors, and — for someone who may stand in for
+    a vacant role — the community's admin roles and who holds the roles its flows need. An inbox
+    of 50 items then costs a handful of queries, not five per item."""
 
     def __init__(self, user):
         self.user = user
         self._people: dict[int, tuple] = {}
         self._units: dict[int, dict] = {}
+        self._held: dict | None = None
+        self._admin_roles: dict[int, frozenset] = {}
+        self._holders: dict[int, dict] = {}
+        self._unit_keys: dict[int, _UnitKeys] = {}
+        self._levels: dict[tuple, list] = {}
 
     def person(self, community_id):
         if community_id not in self._people:
             roles = set()
-            for assignment in (RoleAssignment.objects.filter(person__user=self.user, community_id=community_id)
+            for assignment in (policy.current_assignments().filter(person__user=self.user, community_id=community_id)
                                .select_related("unit").prefetch_related("unit__covers")):
                 roles.add((assignment.role, assignment.unit.path))
                 roles.update((assignment.role, covered.path) for covered in assignment.unit.covers.all())
-            units_by_key = _UnitKeys(community_id)
             member = bool(roles) or Person.objects.filter(community_id=community_id, user=self.user).exists()
-            self._people[community_id] = (frozenset(roles), units_by_key, member)
+            self._people[community_id] = (frozenset(roles), self.unit_keys(community_id), member)
         return self._people[community_id]
+
+    def unit_keys(self, community_id) -> Mapping:
+        """unit key -> path in the community (read on first use)."""
+        if community_id not in self._unit_keys:
+            self._unit_keys[community_id] = _UnitKeys(community_id)
+        return self._unit_keys[community_id]
+
+    def held_roles(self) -> dict:
+        """community id -> the role keys the user holds there now (one query for all communities)."""
+        if self._held is None:
+            self._held = {}
+            if self.user is not None and self.user.is_authenticated:
+                for community_id, role in (policy.current_assignments().filter(person__user=self.user)
+                                           .values_list("community_id", "role").distinct()):
+                    self._held.setdefault(community_id, set()).add(role)
+        return self._held
+
+    def admin_roles(self, community_id) -> frozenset:
+        if community_id not in self._admin_roles:
+            self._admin_roles[community_id] = policy.admin_roles(community_id)
+        return self._admin_roles[community_id]
+
+    def holders(self, community_id, roles) -> dict:
+        """role -> paths of the units its current holders sit at in the community (and of the units
+        those cover), for each of `roles`; an empty set for a vacant role. The roles not read yet
+        in this request are read in one query (distinct paths: a role held by thousands of
+        residents is as many rows as it has units)."""
+        known = self._holders.setdefault(community_id, {})
+        missing = set(roles) - known.keys()
+        if missing:
+            found = {role: set() for role in missing}
+            for role, path, covered in (policy.current_assignments().filter(community_id=community_id, role__in=missing)
+                                        .values_list("role", "unit__path", "unit__covers__path").distinct()):
+                found[role].add(path)
+                if covered:
+                    found[role].add(covered)
+            known.update((role, frozenset(paths)) for role, paths in found.items())
+        return {role: known[role] for role in roles}
+
+    def units_at(self, community_id, level) -> list:
+        """Paths of the community's units at `level`."""
+        if (community_id, level) not in self._levels:
+            self._read_levels(community_id, {level})
+        return self._levels[community_id, level]
+
+    def _read_levels(self, community_id, levels):
+        for level in levels:
+            self._levels[community_id, level] = []
+        for level, path in OrgUnit.objects.filter(community_id=community_id, level__in=levels).values_list("level",
+                                                                                                          "path"):
+            self._levels[community_id, level].append(path)
+
+    def prepare_stand_ins(self, flows):
+        """Before the inbox asks about vacancies: in each community of `flows` ((version id,
+        community id, compiled flow)) where the user holds an admin role or a step's fallback role,
+        read the holders of every role the flows' steps name and the units at the levels they
+        are sought at — one query each per community, however many flows and steps."""
+        held, wanted = self.held_roles(), {}
+        for _version, community_id, flow in flows:
+            here = held.get(community_id, set())
+            fallbacks = {a.fallback for t in flow.transitions.values() for a in core.role_actors(t.actor)}
+            if here and (here & fallbacks or here & self.admin_roles(community_id)):
+                roles, levels = wanted.setdefault(community_id, (set(), set()))
+                roles.update(flow.step_roles)
+                levels.update(a.level for t in flow.transitions.values() for a in core.role_actors(t.actor)
+                              if a.scope == "submitter_unit")
+        for community_id, (roles, levels) in wanted.items():
+            self.holders(community_id, roles)
+            missing = {level for level in levels if (community_id, level) not in self._levels}
+            if missing:
+                self._read_levels(community_id, missing)
 
     def item_units(self, unit):
         if unit is None:
@@ -167,6 +245,42 @@ def _levels(unit, ancestors):
     return levels
 
 
+class _Holders(Mapping):
+    """Facts.holders for one item: who holds the roles its flow's steps name, read from the
+    request's FactsCache only when the core asks (only someone who may stand in asks)."""
+
+    def __init__(self, cache, community_id, instance):
+        self.cache, self.community_id, self.instance = cache, community_id, instance
+
+    def _loaded(self):
+        return self.cache.holders(self.community_id, compiled(self.instance).step_roles)
+
+    def __getitem__(self, role):
+        return self._loaded()[role]
+
+    def __iter__(self):
+        return iter(self._loaded())
+
+    def __len__(self):
+        return len(self._loaded())
+
+
+class _AdminRoles(Set):
+    """Facts.admin_roles, read from the request's FactsCache on first use."""
+
+    def __init__(self, cache, community_id):
+        self.cache, self.community_id = cache, community_id
+
+    def __contains__(self, role):
+        return role in self.cache.admin_roles(self.community_id)
+
+    def __iter__(self):
+        return iter(self.cache.admin_roles(self.community_id))
+
+    def __len__(self):
+        return len(self.cache.admin_roles(self.community_id))
+
+
 def facts_for(user, instance: FlowInstance, *, timer=False, cache: FactsCache | None = None) -> core.Facts:
     if timer:
         return core.Facts(is_timer=True)
@@ -179,7 +293,8 @@ def facts_for(user, instance: FlowInstance, *, timer=False, cache: FactsCache | 
     return core.Facts(
         person=user.pk, authenticated=True, is_submitter=submission.submitter_id == user.pk,
         is_assignee=instance.assignee_id == user.pk, in_community=member, roles=roles, item_units=item_units,
-        units_by_key=units_by_key)
+        units_by_key=units_by_key, holders=_Holders(cache, instance.community_id, instance),
+        admin_roles=_AdminRoles(cache, instance.community_id))
 
 
 def open_transitions(user, instance, cache: FactsCache | None = None) -> list[core.Option]:
@@ -188,40 +303,99 @@ def open_transitions(user, instance, cache: FactsCache | None = None) -> list[co
                                     instance.submission.data, instance.signatures) if o.allowed]
 
 
-def actionable(user, instances):
+def actionable(user, instances, cache: FactsCache | None = None):
     """Narrow open flow instances, in SQL, to states where the user could have a step: a step
-    for a role they hold, or for the submitter or assignee on their own items. (Scopes and guards
-    are then checked per item by the core.)"""
-    from django.db.models import Q
-
+    for a role they hold, or for the submitter or assignee on their own items — and, for someone
+    who may stand in for a vacant role (a holder of an admin role or of a step's fallback role),
+    that step on the items whose unit really lacks the role. The vacant units are worked out here
+    from the current holders, per (community, role, level), and matched by unit path in SQL: a
+    secretary's inbox is not flooded with every grid leader's items. (Scopes and guards are then
+    checked per item by the core.)"""
     from engine.models import DefinitionVersion
 
-    held = set(RoleAssignment.objects.filter(person__user=user).values_list("role", flat=True))
-    versions = DefinitionVersion.objects.filter(definition__kind="flow").only("id", "content_hash").order_by()
+    cache = cache or FactsCache(user)
+    held = cache.held_roles()
+    versions = (DefinitionVersion.objects.filter(definition__kind="flow").only("id", "community_id", "content_hash")
+                .order_by())
     if not user.is_superuser:  # the flows of the communities the person belongs to (a small set)
         # two subqueries, not joins: joining people and role holders multiplies every version by
         # the community's size (300 000 residents made the inbox take seconds)
         versions = versions.filter(
             Q(community__in=Person.objects.filter(user=user).values("community"))
             | Q(community__in=RoleAssignment.objects.filter(person__user=user).values("community")))
-    condition = Q(pk__in=[])
-    for version in versions:
-        version_id = version.pk
-        flow = compiled(version)  # the content is read only when the compiled flow is not cached
+    # the content is read only when the compiled flow is not cached
+    flows = [(version.pk, version.community_id, compiled(version)) for version in versions]
+    cache.prepare_stand_ins(flows)
+    condition, prefixes = Q(pk__in=[]), set()
+    for version_id, community_id, flow in flows:
+        here_held = held.get(community_id, set())
+        admin = bool(here_held) and bool(here_held & cache.admin_roles(community_id))
         by_role, by_submitter, by_assignee, by_anyone = set(), set(), set(), set()
+        standing: dict[tuple, set] = {}  # (role actor, who may stand in) -> states
         for transition in flow.transitions.values():
             for actor in _actors(transition.actor):
-                target = (by_role if actor.kind == "role" and actor.role.role in held else
+                if actor.kind == "role" and actor.role.role not in here_held:
+                    stand_ins = ({""} if admin else set()) | ({actor.role.fallback} & here_held)
+                    if stand_ins:
+                        standing.setdefault((actor.role, frozenset(stand_ins)), set()).update(transition.sources)
+                    continue
+                target = (by_role if actor.kind == "role" else
                           by_submitter if actor.kind == "submitter" else
                           by_assignee if actor.kind == "assignee" else
                           by_anyone if actor.kind in ("resident", "public") else None)
                 if target is not None:
                     target.update(transition.sources)
         here = Q(flow_version_id=version_id)
-        condition |= here & (Q(state__in=by_role | by_anyone)
-                             | Q(state__in=by_submitter, submission__submitter=user)
-                             | Q(state__in=by_assignee, assignee=user))
+        steps = (Q(state__in=by_role | by_anyone)
+                 | Q(state__in=by_submitter, submission__submitter=user)
+                 | Q(state__in=by_assignee, assignee=user))
+        for (role, stand_ins), states in standing.items():
+            vacant = _vacant_items(cache, community_id, role, stand_ins, prefixes)
+            if vacant is not None:
+                steps |= Q(state__in=states) & vacant
+        condition |= here & steps
+    if prefixes:  # the item's unit path cut at a level's depth: its unit at that level
+        instances = instances.alias(**{f"_unit_prefix_{length}": Left("submission__unit__path", length)
+                                       for length in prefixes})
     return instances.filter(condition)
+
+
+def _vacant_items(cache, community_id, role: core.RoleActor, stand_ins, prefixes) -> Q | None:
+    """Which items a step for `role` falls to someone who may stand in as one of `stand_ins` (""
+    for the admin roles, or the fallback role): a Q on the items' units, Q() for all of them,
+    None for none. The decision per unit is the core's (stand_in_at)."""
+    holders = cache.holders(community_id, {role.role, role.fallback} - {""})
+    if role.scope != "submitter_unit":  # one target for every item: the community, or the named unit
+        target = cache.unit_keys(community_id).get(role.unit) if role.scope == "unit" else None
+        return Q() if core.stand_in_at(role, holders, target) in stand_ins else None
+    targets = cache.units_at(community_id, role.level)
+    if any(a != b and a.startswith(b) for a in targets for b in targets):
+        return Q()  # a level nested in itself: the unit at that level is not a fixed-length prefix
+    falls_to = {target: core.stand_in_at(role, holders, target) for target in targets}
+    by_length: dict[int, list] = {}
+    if "" in stand_ins:
+        # vacant for the admins: every item but those whose unit at the level is held (or goes to
+        # a fallback the person does not hold); an item with no unit there is vacant too
+        for target, to in falls_to.items():
+            if to not in stand_ins:
+                by_length.setdefault(len(target), []).append(target)
+        if not by_length:
+            return Q()  # (an empty Q would vanish from the OR below, leaving only the unitless items)
+        prefixes.update(by_length)
+        kept = Q()
+        for length, paths in by_length.items():
+            kept &= ~Q(**{f"_unit_prefix_{length}__in": paths})
+        return Q(submission__unit__isnull=True) | kept
+    for target, to in falls_to.items():
+        if to in stand_ins:
+            by_length.setdefault(len(target), []).append(target)
+    if not by_length:
+        return None
+    prefixes.update(by_length)
+    found = Q(pk__in=[])
+    for length, paths in by_length.items():
+        found |= Q(**{f"_unit_prefix_{length}__in": paths})
+    return found
 
 
 def _actors(actor):
@@ -317,7 +491,8 @@ def take(*, instance_id, name, user=None, comment="", inputs=None, expected_vers
         event = AuditEvent.objects.create(
             community=instance.community, instance=instance, actor=None if (timer or vote) else user,
             actor_kind="timer" if timer else "vote" if vote else "person", transition=name,
-            from_state=outcome.source, to_state=outcome.target or "", comment=comment, data={"inputs": inputs})
+            from_state=outcome.source, to_state=outcome.target or "", comment=comment,
+            data={"inputs": inputs, **_stand_in_record(outcome.stand_in)})
         try:
             for index, (kind, spec) in enumerate(outcome.effects):
                 _carry_out(instance, flow, kind, spec, user=user, inputs=inputs, now=now, event=event, index=index)
@@ -326,6 +501,15 @@ def take(*, instance_id, name, user=None, comment="", inputs=None, expected_vers
                                     reason=refusal.code or "refused", state=outcome.source) from refusal
         instance.refresh_from_db()  # effects (assignee, deadline, finish) were written with UPDATEs
     return instance
+
+
+def _stand_in_record(stand_in: core.StandIn | None) -> dict:
+    """What the audit keeps of a step taken standing in for a vacant role (nothing otherwise):
+    the role, where it was vacant and who stood in ("" for the community's admin roles)."""
+    if stand_in is None:
+        return {}
+    return {"stand_in": {"role": stand_in.role, "unit": stand_in.unit, "unit_key": stand_in.unit_key,
+                         "to": stand_in.to}}
 
 
 def _checked_inputs(instance, transition, inputs):
@@ -373,18 +557,32 @@ def _recipients(instance, spec, user):
     if spec == "voters":
         return list(User.objects.filter(people__ballots__instance=instance).distinct())
     if isinstance(spec, dict):
-        holders = RoleAssignment.objects.filter(community=instance.community, role=spec["role"],
-                                                person__user__isnull=False).select_related("unit", "person__user")
-        role = core.RoleActor(spec["role"], spec.get("scope", "community"), spec.get("level", ""), spec.get("unit", ""))
-        found = []
-        item_units, units_by_key = facts_for(None, instance).item_units, _UnitKeys(instance.community_id)
-        for holder in holders:  # (the item's units and the unit keys are read once for all holders)
-            facts = core.Facts(roles=frozenset({(holder.role, holder.unit.path)}), item_units=item_units,
-                               units_by_key=units_by_key)
-            if core.role_matches(role, facts):
-                found.append(holder.person.user)
-        return found
+        return _role_recipients(instance, core.role_actor(spec))
     return []
+
+
+def _role_recipients(instance, role: core.RoleActor):
+    """The users holding `role` where the item needs it. When it is vacant there, those who stand
+    in for it (the core decides who: the fallback role's holders there, else the holders of the
+    community's admin roles), so a message to a vacant role reaches someone, never nobody."""
+    community_id = instance.community_id
+    places = core.Facts(item_units=facts_for(None, instance).item_units, units_by_key=_UnitKeys(community_id))
+    target = None if role.scope == "community" else core.target_of(role, places)
+    admin = policy.admin_roles(community_id)
+    wanted = {role.role, role.fallback} - {""}
+    assignments = list(policy.current_assignments().filter(community_id=community_id, role__in=wanted | admin)
+                       .select_related("unit", "person__user").prefetch_related("unit__covers").order_by("pk"))
+    paths = {a.pk: {a.unit.path, *(covered.path for covered in a.unit.covers.all())} for a in assignments}
+    holders = {key: set() for key in wanted}
+    for assignment in assignments:
+        if assignment.role in holders:
+            holders[assignment.role] |= paths[assignment.pk]
+    to = core.stand_in_at(role, holders, target)
+    if to == "":
+        return [a.person.user for a in assignments if a.role in admin and a.person.user_id]
+    key = role.role if to is None else to
+    return [a.person.user for a in assignments
+            if a.role == key and a.person.user_id and core.held_at(paths[a.pk], target, role.scope)]
 
 
 def _carry_out(instance, flow, kind, spec, *, user, inputs, now, event, index):
@@ -587,8 +785,8 @@ def electorate(instance, state) -> list[Person]:
     facts_units = facts_for(None, instance).item_units
     units_by_key = dict(OrgUnit.objects.filter(community=instance.community).values_list("key", "path"))
     voters = []
-    for holder in RoleAssignment.objects.filter(community=instance.community, role=vote.electorate.role
-                                                ).select_related("unit", "person"):
+    for holder in policy.current_assignments().filter(community=instance.community, role=vote.electorate.role
+                                                      ).select_related("unit", "person").order_by("pk"):
         facts = core.Facts(roles=frozenset({(holder.role, holder.unit.path)}), item_units=facts_units,
                            units_by_key=units_by_key)
         if core.role_matches(vote.electorate, facts) and holder.person not in voters:

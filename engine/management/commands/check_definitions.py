@@ -1,4 +1,7 @@
-"""python manage.py check_definitions [PATH ...] — run the three gates; print PATH:LINE:COL: message."""
+"""python manage.py check_definitions [PATH ...] — run the three gates; print PATH:LINE:COL: message.
+
+When the files are valid and a database is at hand, it also warns (on stderr, exit code 0) where
+a role the checked flows need is vacant (engine.services.vacancies)."""
 
 from django.conf import settings
 import sys
@@ -7,6 +10,7 @@ from django.core.management.base import BaseCommand
 from django.utils import translation
 
 from engine.definitions.pipeline import check_paths
+from engine.services import vacancies
 
 
 class Command(BaseCommand):
@@ -23,5 +27,14 @@ class Command(BaseCommand):
             self.stdout.write(problem.render(language))
         if result.problems:
             sys.exit(1)  # the contract: exit 1, and nothing on stdout but one line per problem
+        # Valid. With a database at hand, warn (on stderr; the exit code stays 0) where a role the
+        # flows checked need is vacant: their items would go to a stand-in there.
+        flows = {}
+        for definition in result.definitions:
+            if definition.kind == "flow" and definition.publishable:
+                flows.setdefault(definition.community, []).append((definition.key, definition.data))
+        if flows:
+            for line in vacancies.warnings_for(flows, flows, language):
+                self.stderr.write(line, self.style.WARNING)
         if options["verbosity"] > 1:
             self.stderr.write(f"{len(result.definitions)} definition(s) OK")

@@ -1,4 +1,5 @@
-"""python manage.py load_definitions [PATH ...] — check, then publish what changed, all or nothing."""
+"""python manage.py load_definitions [PATH ...] — check, then publish what changed, all or nothing;
+then warn (on stderr) where a role the communities' live flows need is vacant."""
 
 import sys
 
@@ -10,6 +11,7 @@ from engine.definitions.pipeline import check_paths
 from engine.definitions.problems import DefinitionError
 from engine.definitions.publishing import publish_definitions
 from engine.models import Community
+from engine.services import vacancies
 
 
 class Command(BaseCommand):
@@ -41,3 +43,8 @@ class Command(BaseCommand):
             self.stdout.write(f"published {d.community.slug}/{d.key} ({d.kind}) v{version.number}")
         if not report.published:
             self.stdout.write(f"nothing changed ({len(report.unchanged)} definitions up to date)")
+        # Where a role the live flows of these communities need is vacant, their items go to a
+        # stand-in: say so (on stderr; nothing was refused).
+        touched = {d.community for d in result.definitions if d.publishable}
+        for line in vacancies.warnings_for(touched, language=language):
+            self.stderr.write(line, self.style.WARNING)
