@@ -171,9 +171,12 @@ def test_every_demo_account_signs_in_with_the_demo_password_and_has_a_number_of_
             assert person.phone not in phones, (user.username, phones.get(person.phone))
             phones[person.phone] = user.username
             assert person.phone in output and user.username in output  # the command lists both
-    # the number of a demo account belongs to no other active person: phone sign-in finds one account
-    for phone in phones:
+    # the number of a demo account belongs to no other active person: phone sign-in finds that account
+    from engine.services.accounts import account_for_phone
+
+    for phone, username in phones.items():
         assert Person.objects.filter(phone=phone, active=True).count() == 1
+        assert account_for_phone(phone, create=False).username == username
     assert phones[demo.persona_phone(1, "resident")] == "minyue-resident"
     response = client.post("/api/v1/auth/token/", {"username": "minyue-street-liaison", "password": "linli-demo"},
                            content_type="application/json")
@@ -194,6 +197,27 @@ def test_the_demo_banner_names_the_sign_in_page_and_every_demo_account():
         for user in demo_users(community):
             assert re.search(rf"\b{re.escape(user.username)}\b", banner), user.username
     assert "minyue-street-liaison" in banner and "zanan-self-governance-member" in banner
+
+
+@pytest.mark.django_db
+def test_the_readme_lists_every_demo_account_with_its_role_and_number():
+    from pathlib import Path
+
+    load()
+    seed()
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
+    rows = {m[1]: (m[2], m[3]) for m in re.finditer(r"^\| `([a-z-]+)` \| [^|]*\((\w+)\) \| `(\d{11})` \|$",
+                                                       readme, flags=re.M)}
+    listed = set()
+    for community in communities():
+        for user in demo_users(community):
+            person = Person.objects.get(community=community, user=user)
+            assert user.username in rows, f"README.md does not list {user.username}"
+            role, phone = rows[user.username]
+            assert phone == person.phone, user.username
+            assert person.roles.filter(role=role).exists(), (user.username, role)
+            listed.add(user.username)
+    assert set(rows) == listed  # and nobody who is not a demo account
 
 
 def snapshot():
