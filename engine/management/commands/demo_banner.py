@@ -29,9 +29,10 @@ class Command(BaseCommand):
             roles = self.role_accounts(community)
             if roles:
                 self.stdout.write(f"    one per role its flows name: {', '.join(roles)}")
-        self.stdout.write(f"  Every demo account's password is {DEMO_PASSWORD}; each also has a mobile number of its own "
-                          "(README.md lists them).")
-        self.stdout.write("  Signing in by phone, the code is printed by the server (SMS_BACKEND=console). Stop with Ctrl-C.")
+        self.stdout.write(f"  Every demo account's password is {DEMO_PASSWORD}; each also has a mobile number of "
+                          "its own (README.md lists them).")
+        self.stdout.write("  Signing in by phone, the code is printed by the server (SMS_BACKEND=console). "
+                          "Stop with Ctrl-C.")
         self.stdout.write("")
 
     @staticmethod
