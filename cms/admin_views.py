@@ -368,9 +368,11 @@ class LinliViewSet(ViewSet):
     def get_urlpatterns(self):
         # the editor, builder, migration, simulator and dashboard are modules of their own (they import
         # this one for DefinitionMixin and LinliAdminView, hence the late import)
-        from . import admin_builder, admin_dashboard, admin_editor, admin_migration, admin_roster, admin_simulator
+        from . import (admin_builder, admin_dashboard, admin_editor, admin_migration, admin_people, admin_roster,
+                       admin_simulator)
 
-        extra = [admin_editor, admin_builder, admin_migration, admin_simulator, admin_dashboard, admin_roster]
+        extra = [admin_editor, admin_builder, admin_migration, admin_simulator, admin_dashboard, admin_roster,
+                 admin_people]
         # the index first: Wagtail's menu item links to the viewset's first URL
         return [path("", IndexView.as_view(), name="index")] + [
             pattern for module in extra for pattern in module.urlpatterns] + [
