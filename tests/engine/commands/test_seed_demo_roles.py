@@ -95,6 +95,52 @@ def open_store_day(today):
     raise AssertionError("no day in the next two years opens every example store")
 
 
+# ---------------------------------------------------------------- names and numbers (no database)
+
+
+def test_roles_named_finds_every_place_a_flow_names_a_role():
+    flow = core.compile_flow({
+        "flow": "f", "form": "f", "start": "new",
+        "states": {
+            "new": {"title": "新", "due": "3d", "on_timeout": "late",
+                    "remind": {"before": "1d", "to": [{"role": "reminded"}, "assignee"], "message": "快"}},
+            "vote": {"title": "表决", "vote": {"electorate": {"role": "voter", "scope": "submitter_unit", "level": "grid"},
+                                              "window": "7d", "quorum": "1/2",
+                                              "threshold": {"option": "yes", "ratio": "1/2"},
+                                              "outcomes": {"passed": "done", "failed": "done"}}},
+            "end": {"title": "完", "final": True},
+        },
+        "transitions": [
+            {"name": "go", "from": "new", "to": "vote", "by": {"all_of": [
+                {"role": "signer", "scope": "submitter_unit", "level": "compound"},
+                {"any_of": [{"role": "either"}, {"role": "or_this"}]}]},
+             "input": {"who": {"type": "person", "role": "picked"}},
+             "actions": [{"notify": {"to": ["submitter", {"role": "told"}], "message": "好"}},
+                         {"assign": {"to": {"role": "assigned"}}},
+                         {"award_points": {"to": {"role": "paid"}, "rule": "r"}}]},
+            {"name": "late", "from": "new", "to": "end", "by": "timer"},
+            {"name": "done", "from": "vote", "to": "end", "by": "vote"},
+            {"name": "mine", "from": "new", "to": "end", "by": "submitter"},
+        ],
+    })
+    assert demo.roles_named(flow) == {"reminded", "voter", "signer", "either", "or_this", "picked", "told",
+                                      "assigned", "paid"}
+    references = demo.role_references(flow)
+    assert core.RoleActor("voter", "submitter_unit", "grid") in references
+    assert core.RoleActor("signer", "submitter_unit", "compound") in references
+    assert len(references) == len(set(references))
+
+
+def test_demo_names_and_numbers():
+    assert demo.role_username("minyue", "branch_secretary") == "minyue-branch-secretary"
+    assert demo.demo_phone(1, 4) == "13900000104" and PHONE.match(demo.demo_phone(99, 99))
+    assert demo.persona_phone(2, "secretary") == "13900000201"
+    assert demo.role_phones(1, ["b_role", "a_role", "a_role"]) == {"a_role": "13900000110", "b_role": "13900000111"}
+    for community, account in ((0, 1), (1, 0), (100, 1), (1, 100)):
+        with pytest.raises(ValueError):
+            demo.demo_phone(community, account)
+
+
 # ---------------------------------------------------------------- the accounts
 
 
