@@ -38,6 +38,7 @@ from django.contrib.auth.backends import BaseBackend
 from django.core.cache import cache
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.debug import sensitive_variables
 
 from engine import security
@@ -169,8 +170,7 @@ def check_code(request, phone, code):
     try:
         tries = cache.incr(tries_key)  # reserved before comparing: a burst of guesses gets no more than the limit
     except ValueError:  # a new code's entry without its counter (evicted): count from one
-        cache.add(tries_key, 1, _seconds())
-        tries = 1
+        tries = 1 if cache.add(tries_key, 1, _seconds()) else cache.incr(tries_key)
     if tries > _tries():
         raise _void()
     if not _otp(phone, entry["nonce"]).verify(code, 0):  # constant time (pyotp.utils.strings_equal)
@@ -178,8 +178,9 @@ def check_code(request, phone, code):
             cache.delete(code_key)
             raise _void()
         left = _tries() - tries
-        raise SignInRefused("code", "wrong_code", _("The code is not right. You can try %(left)d more times.")
-                            % {"left": left})
+        raise SignInRefused("code", "wrong_code", ngettext("The code is not right. You can try %(left)d more time.",
+                                                           "The code is not right. You can try %(left)d more times.",
+                                                           left) % {"left": left})
     if not cache.delete(code_key):  # a racing sign-in with the same code won
         raise SignInRefused("code", "expired", _("The code has expired or was already used. Ask for a new code."))
     cache.delete(tries_key)

@@ -247,6 +247,9 @@ def test_messages_follow_the_language(outbox):
     assert errors(response) == {"/phone": ["The mobile number must be 11 digits starting with 1, such as 13800138000."]}
     ask(PHONE, HTTP_ACCEPT_LANGUAGE="en")
     assert messages_to(outbox, PHONE)[-1].startswith("Linli: your sign-in code is ")
+    wrong = f"{(int(code_for(outbox, PHONE)) + 1) % 10**6:06d}"
+    said = [errors(token(PHONE, wrong, HTTP_ACCEPT_LANGUAGE="en"))["/code"][0] for _ in range(4)]
+    assert said[2:] == ["The code is not right. You can try 2 more times.", "The code is not right. You can try 1 more time."]
 
 
 @pytest.mark.django_db
