@@ -51,9 +51,10 @@ def has_no(unit_name: str, role_title: str) -> str:
     return _("%(unit)s has no %(role)s") % {"unit": unit_name, "role": role_title}
 
 
-def role_title(community, key: str, language: str | None = None) -> str:
+def role_title(community, key: str, language: str | None = None, roles: dict | None = None) -> str:
+    """The role's title in community.yaml (`roles`: the community's roles, if already read)."""
     language = language or translation.get_language() or "zh-hans"
-    entry = policy.community_roles(community).get(key) or {}
+    entry = (policy.community_roles(community) if roles is None else roles).get(key) or {}
     return text(entry.get("title"), language) or key
 
 
@@ -90,6 +91,7 @@ def vacancies(community: Community, flows: list[tuple[str, dict]] | None = None,
     units = list(OrgUnit.objects.filter(community=community, active=True)
                  .filter(Q(level__in=levels) | Q(key__in=keys)).order_by("path"))
     found: dict[tuple, Vacancy] = {}
+    roles = policy.community_roles(community)
     for (role, scope, level, unit_key), steps in needs.items():
         if scope == "community":
             places = [None] if not holders[role] else []
@@ -100,7 +102,7 @@ def vacancies(community: Community, flows: list[tuple[str, dict]] | None = None,
         for unit in places:
             slot = (role, unit.pk if unit else None)
             if slot not in found:
-                found[slot] = Vacancy(role, role_title(community, role, language), unit,
+                found[slot] = Vacancy(role, role_title(community, role, language, roles), unit,
                                       unit.name if unit else text(community.name, language))
             vacancy = found[slot]
             for flow, step, flow_title, step_title in steps:
@@ -141,7 +143,7 @@ def warning_lines(vacancies_found: list[Vacancy]) -> list[str]:
 
 
 def _named(key, title):
-    return f"{key}（{title}）" if title and title != key else key
+    return _("%(key)s (%(title)s)") % {"key": key, "title": title} if title and title != key else key
 
 
 def database_ready() -> bool:
