@@ -184,6 +184,8 @@ AUTHENTICATION_BACKENDS = [
     # a mobile number and the one-time code sent to it (engine.services.sign_in)
     "engine.services.sign_in.PhoneCodeBackend",
     "guardian.backends.ObjectPermissionBackend",
+    # Wagtail's admin area for those who manage a community, as engine.policy decides
+    "engine.policy.AdminAreaBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
