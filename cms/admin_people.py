@@ -317,8 +317,14 @@ def describe(change: PeopleChange, words: Words, *, mask: bool) -> list[str]:
             if after.get(key):
                 lines.append(gettext("%(field)s: %(value)s")
                              % {"field": FIELD_LABELS[key], "value": value(key, after[key])})
-    if data.get("account"):
-        lines.append(gettext("account %(account)s") % {"account": data["account"]})
+    elif change.action == PeopleChange.Action.IMPORT:
+        figures = {key: data.get(key, 0) for key in ("rows", "created", "updated", "roles", "invited")}
+        lines.append(gettext("file %(file)s: %(rows)s rows, %(created)s people added, %(updated)s updated, "
+                             "%(roles)s roles given, %(invited)s invited") % {**figures, "file": data.get("file", "—")})
+    account = data.get("account") or data.get("username")  # the latter when signing in linked the number
+    if account:
+        lines.append(gettext("account %(account)s") % {"account": mask_phone(account) if mask and account.isdigit()
+                                                       else account})
     return lines
 
 
@@ -409,9 +415,16 @@ class PeopleView(LinliAdminView):
                        links={"people": people_url(self.community), "add": people_url(self.community, "people_add"),
                               "roles": people_url(self.community, "people_roles"),
                               "changes": people_url(self.community, "people_changes"),
-                              "roster": optional_url("roster_import", community=self.community.slug)
-                              if self.community.kind == Community.Kind.COMMUNITY else ""})
+                              "roster": self.roster_url()})
         return context
+
+    def roster_url(self) -> str:
+        """The roster import, for a community the user manages itself (a street's admin gets no link: the
+        import is for the community's own admins)."""
+        if (self.community.kind != Community.Kind.COMMUNITY
+                or self.community.pk not in community_policy.get_cached_permissions_for_user(self.request.user)):
+            return ""
+        return optional_url("roster_import", community=self.community.slug)
 
 
 class PeopleListView(PeopleView):
@@ -810,6 +823,10 @@ class GrantView(AppointMixin, RolesView):
             user = get_user_model().objects.filter(username=username, is_active=True).first() if username else None
             if user is None:
                 form.add_error("username", gettext("No account “%(name)s”.") % {"name": username[:150]})
+            elif any(holder.pk == user.pk for holder in service.managers_by_permission(self.community)):
+                messages.info(request, gettext("%(account)s holds the permission already.")
+                              % {"account": display_name(user)})
+                return redirect(people_url(self.community, "people_roles"))
             else:
                 try:
                     service.grant_manage(self.community, actor=request.user, user=user,

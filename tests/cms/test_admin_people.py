@@ -205,6 +205,8 @@ def test_the_streets_admin_reaches_each_community_of_the_street_but_appoints_no_
     for url in screens(person, assignment):
         assert client.get(url).status_code == 200, url
     assert client.get("/admin/linli/people/zanan/").status_code == 404  # zanan is under no street
+    assert "/people/minyue/roster/" not in client.get(BASE).content.decode()  # the import is the community's own
+    assert "/people/minyue/roster/" in client_for(users["minyue_admin"]).get(BASE).content.decode()
     street = client.get("/admin/linli/people/kaiyuan/").content.decode()
     assert 'href="/admin/linli/people/minyue/"' in street  # the street's page links its communities
     # they give and take roles like the community's own admin ...
@@ -568,6 +570,15 @@ def test_granting_and_revoking_the_manage_permission(users):
     assert client.get(url).status_code == 404  # nothing to revoke
 
 
+def test_granting_the_permission_twice_writes_it_once(users):
+    client = client_for(users["minyue_admin"])
+    get_user_model().objects.create_user("newcomer", password="x" * 12)
+    followed(client, BASE + "managers/grant/", {"username": "newcomer"})
+    again = followed(client, BASE + "managers/grant/", {"username": "newcomer"})  # a second click
+    assert "newcomer已经有这项权限。" in messages_of(again)
+    assert PeopleChange.objects.filter(action="grant_permission").count() == 1
+
+
 # --- the change log -------------------------------------------------------------------------------
 
 
@@ -588,6 +599,17 @@ def test_the_change_log_lists_the_changes_newest_first_with_their_actor(scene, u
     assert client.get(BASE + "changes/", {"person": "x"}).status_code == 404
     page = client.get(person_url(person)).content.decode()
     assert "13912341234" in page  # the person's own page shows the full number
+
+
+def test_the_change_log_words_imports_and_links_made_by_signing_in(users, wang):
+    PeopleChange.objects.create(community=minyue(), action="import", actor=users["minyue_admin"], reason="首次导入",
+                                data={"file": "名册.xlsx", "rows": 12, "created": 10, "updated": 2, "roles": 3,
+                                      "invited": 4})
+    PeopleChange.objects.create(community=minyue(), person=wang, action="link_account", actor=None,
+                                data={"user": 1, "username": "13912341234", "phone": "13912341234"})
+    html = client_for(users["minyue_admin"]).get(BASE + "changes/").content.decode()
+    assert "文件名册.xlsx：12行，新增10人，更新2人，任命3个角色，邀请4人" in html
+    assert "账号139****1234" in html and "13912341234" not in html and "未记录" in html
 
 
 def test_the_change_log_is_paginated(users):
