@@ -26,9 +26,10 @@ from django.urls import re_path
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from engine import policy
 from engine.definitions.pipeline import SourceFile, check_files
 from engine.definitions.problems import Problem
-from engine.models import AuditEvent, Community, Definition, FlowInstance, RoleAssignment, Submission
+from engine.models import AuditEvent, Community, Definition, FlowInstance, Submission
 from engine.workflow import core
 from engine.workflow.simulate import (Persona, Recorded, Simulation, Vocabulary, flow_sample_inputs, replay,
                                       sample_data, text_of)
@@ -382,8 +383,13 @@ def _history(instance, events, roles_of):
                 reassigned.add(event.data.get("to"))
             continue
         actor = event.actor_id
+        roles = roles_of.get(actor, frozenset())
+        stand_in = (event.data or {}).get("stand_in") if isinstance(event.data, dict) else None
+        if isinstance(stand_in, dict) and stand_in.get("role"):
+            # the step was taken standing in for a vacant role: replayed as that role's holder
+            roles = roles | {stand_in["role"]}
         steps.append(Recorded(
-            transition=event.transition, roles=roles_of.get(actor, frozenset()),
+            transition=event.transition, roles=roles,
             at=timezone.localtime(event.created_at), kind=event.actor_kind if event.actor_kind in ("timer", "vote") else "person",
             to_state=event.to_state, submitter=actor is not None and actor == instance.submission.submitter_id,
             assignee=actor is not None and (actor == instance.assignee_id or actor in reassigned), actor=actor,
@@ -401,8 +407,8 @@ def shadow_replay(record: Definition, flow_data: dict, months: int, language: st
     for event in AuditEvent.objects.filter(instance__in=instances).order_by("created_at", "id"):
         events.setdefault(event.instance_id, []).append(event)
     roles_of = {}
-    for user_id, role in RoleAssignment.objects.filter(community=record.community, person__user__isnull=False
-                                                       ).values_list("person__user_id", "role"):
+    for user_id, role in policy.current_assignments().filter(community=record.community, person__user__isnull=False
+                                                             ).values_list("person__user_id", "role"):
         roles_of.setdefault(user_id, set()).add(role)
     roles_of = {k: frozenset(v) for k, v in roles_of.items()}
     draft = core.compile_flow(flow_data)

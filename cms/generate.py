@@ -21,7 +21,8 @@ from cms.sections import community_section
 from engine.forms.display import display_value
 from engine.forms.registry import community_choices, form_spec
 from engine.forms.spec import text
-from engine.models import AuditEvent, OrgUnit, Person, RoleAssignment
+from engine import policy
+from engine.models import AuditEvent, OrgUnit, Person
 from engine.privacy import NEVER_FORMATS, PHONE_FORMATS
 from engine.services import honours
 
@@ -55,7 +56,7 @@ def ensure_moderation(community):
                                                   permission=Permission.objects.get(codename=codename,
                                                                                     content_type__app_label="wagtailcore"))
     group.permissions.add(Permission.objects.get(codename="access_admin", content_type__app_label="wagtailadmin"))
-    holders = (RoleAssignment.objects.filter(community=community, role=role, person__user__isnull=False)
+    holders = (policy.current_assignments().filter(community=community, role=role, person__user__isnull=False)
                .values_list("person__user", flat=True))
     group.user_set.set(holders)
     workflow, created = Workflow.objects.get_or_create(name=f"{community.name} 发布审核")

@@ -15,7 +15,8 @@ from django.db.models import F, Max, Q, Sum
 from django.utils import timezone
 
 from engine.definitions.durations import parse_duration
-from engine.models import Community, DefinitionVersion, LedgerEntry, Person, RoleAssignment
+from engine import policy
+from engine.models import Community, DefinitionVersion, LedgerEntry, Person
 from engine.points.core import period_bounds
 from engine.services.points import STORE_CATEGORY
 from engine.privacy import PrivacyRules
@@ -97,7 +98,9 @@ def candidates_from_points(community: Community, roll: dict, period: Period) -> 
         entries = entries.filter(category__in=source["categories"])
     audience = set(roll.get("audience") or [])
     if audience and "resident" not in audience:  # "resident": anyone of the community
-        holders = Q(person_id__in=RoleAssignment.objects.filter(community=community, role__in=audience)
+        # the roles in force on the period's last day (or today, for a period not over yet)
+        day = min(period.end - datetime.timedelta(days=1), timezone.localdate())
+        holders = Q(person_id__in=policy.current_assignments(day=day).filter(community=community, role__in=audience)
                     .values("person_id"))
         if "member" in audience:
             holders |= Q(person__is_member=True)

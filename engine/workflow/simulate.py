@@ -17,7 +17,9 @@ The simulator owns three things, all pure (no Django, no database, no clock of i
 It must never carry an effect out: effects are tuples of data here, and nothing in this
 module can write, notify or schedule. Role scopes (grid, compound) are taken as satisfied —
 a simulated person holds each role where the item is — because the question asked is "what
-does the flow allow", not "who lives where".
+does the flow allow", not "who lives where". For the same reason no role is ever vacant here:
+a persona stands in for nobody (the engine's vacancy fallback needs the real holders); the
+words of a role actor say whom the flow names as its fallback.
 """
 
 from __future__ import annotations
@@ -99,8 +101,13 @@ def recipients_words(spec, vocabulary: Vocabulary) -> dict:
         where = {"submitter_unit": _w(f"（提交人所在{spec.get('level', '')}）", f" (at the submitter's {spec.get('level', '')})"),
                  "unit": _w(f"（{spec.get('unit', '')}）", f" (at {spec.get('unit', '')})")}.get(
             spec.get("scope", "community"), _w("", ""))
-        return _w(f"角色 {vocabulary.role(spec['role'], ZH)}{where[ZH]}",
-                  f"role {vocabulary.role(spec['role'], EN)}{where[EN]}")
+        fallback = spec.get("fallback")
+        # the engine's rule for a vacant role (engine.workflow.core.stand_in_at), said where the flow names a fallback
+        vacant = _w(f"（空缺时由 {vocabulary.role(fallback, ZH)} 代办，再空缺时由社区管理员代办）",
+                    f" (when vacant: {vocabulary.role(fallback, EN)}, then the community's admins)") if fallback \
+            else _w("", "")
+        return _w(f"角色 {vocabulary.role(spec['role'], ZH)}{where[ZH]}{vacant[ZH]}",
+                  f"role {vocabulary.role(spec['role'], EN)}{where[EN]}{vacant[EN]}")
     if isinstance(spec, str) and spec in _PEOPLE:
         return _PEOPLE[spec]
     if isinstance(spec, str) and spec.startswith("input."):
@@ -111,8 +118,8 @@ def recipients_words(spec, vocabulary: Vocabulary) -> dict:
 def actor_words(actor: core.Actor, vocabulary: Vocabulary) -> dict:
     if actor.kind == "role":
         role = actor.role
-        return recipients_words({"role": role.role, "scope": role.scope, "level": role.level, "unit": role.unit},
-                                vocabulary)
+        return recipients_words({"role": role.role, "scope": role.scope, "level": role.level, "unit": role.unit,
+                                 "fallback": role.fallback}, vocabulary)
     if actor.kind in ("all_of", "any_of"):
         parts = [actor_words(member, vocabulary) for member in actor.members]
         if actor.kind == "all_of":
