@@ -10,8 +10,6 @@ from html.parser import HTMLParser
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.test import Client
-from guardian.shortcuts import assign_perm
 
 from engine import policy
 from engine.models import Community, OrgUnit, PeopleChange, Person, RoleAssignment
