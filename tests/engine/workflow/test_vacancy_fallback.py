@@ -124,6 +124,28 @@ def test_the_inbox_page_and_the_item_page_say_why_in_chinese(world):
     assert f"转由您办理：{REASON}" in item and "Passed to you" not in item
 
 
+def test_only_the_admin_roles_stand_in_by_default(world):
+    from guardian.shortcuts import assign_perm
+
+    worker = world.person("worker", "community_worker", world.root)  # staff: sees every item, not an admin
+    building = world.person("building", "building_head", world.grid_1)
+    appointed = world.person("appointed", None, world.root)  # manages the community by guardian's permission
+    assign_perm("engine.manage_community", appointed, world.community)
+    submission = world.request()
+    for user in (worker, building, appointed, world.users["resident"]):
+        assert "analyse" not in tasks(user).get(submission.pk, {"transitions": []})["transitions"], user
+        assert act(user, submission).status_code in (403, 404), user
+    assert act(world.users["resident"], submission).status_code == 403  # their own item: seen, not theirs to analyse
+    assert FlowInstance.objects.get(submission=submission).state == "collected"
+
+
+def test_the_reason_in_english(world):
+    submission = world.request()
+    response = client(world.secretary).get("/api/v1/tasks/", HTTP_ACCEPT_LANGUAGE="en")
+    entry = next(e for e in response.json() if e["id"] == submission.pk)
+    assert entry["reason"] == "第一网格（同兴苑） has no 网格长"
+
+
 def test_a_leader_in_their_own_right_sees_no_reason(world):
     world.person("leader_1", "grid_leader", world.grid_1)
     submission = world.request()
