@@ -79,6 +79,15 @@ def is_admin(user, community) -> bool:
     return any(roles.get(key, {}).get("admin") for key in roles_of(user, community))
 
 
+def manages_people(user, community) -> bool:
+    """People and roles of a community (the admin screens, the API, the roster import): those who
+    manage the community, and those who manage the street it belongs to."""
+    if is_admin(user, community):
+        return True
+    parent = community.parent if community.parent_id else None
+    return parent is not None and parent.kind == Community.Kind.STREET and is_admin(user, parent)
+
+
 def admins_of(community) -> set[int]:
     """Ids of the active users `is_admin` says yes to for `community`: superusers, holders of
     guardian's `engine.manage_community` on it, and current holders of its admin roles."""
@@ -179,9 +188,12 @@ def _guardian_communities(user):
 
 
 def can_view_submission(user, submission) -> bool:
-    """Is `submission` in `visible_submissions(user, ...)`? The same answer, worked out for the
-    one item: a reviewer's step asks this on every request, and computing the person's whole
-    visibility (every community they administer, every subtree they review) cost a dozen queries."""
+    """May the user open `submission`? Those in `visible_submissions(user, ...)`, worked out for the
+    one item (a reviewer's step asks this on every request, and computing the person's whole
+    visibility cost a dozen queries) — and whoever the flow offers a step on it now: a member who
+    may take the order, a building head who hands over, a resident who may object to a notice.
+    What the engine lets a person do, they can see; the lists of such items are their inbox
+    (`engine.workflow.adapter.inbox`), not `visible_submissions`."""
     if not user.is_authenticated:
         return False
     if user.is_superuser or submission.submitter_id == user.pk:
@@ -200,7 +212,18 @@ def can_view_submission(user, submission) -> bool:
     community = submission.community
     if assignments(user, community).exists() and is_admin(user, community):
         return True
-    return _guardian_communities(user).filter(pk=community.pk).exists()
+    if _guardian_communities(user).filter(pk=community.pk).exists():
+        return True
+    return _offered_a_step(user, submission)
+
+
+def _offered_a_step(user, submission) -> bool:
+    from engine.models import FlowInstance
+    from engine.workflow import adapter
+
+    instance = FlowInstance.objects.filter(submission=submission, finished_at__isnull=True).select_related(
+        "submission", "submission__unit", "flow_version").first()
+    return instance is not None and bool(adapter.open_transitions(user, instance))
 
 
 def visible_submission(user, pk, queryset=None):

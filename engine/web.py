@@ -4,9 +4,8 @@ shown, the workflow adapter takes the step — exactly as the API does."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import F
 from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods
@@ -35,13 +34,8 @@ def _state_title(instance, language):
 @login_required
 def inbox(request):
     language = translation.get_language() or "zh-hans"
-    visible = policy.visible_submissions(request.user, Submission.objects.all())
     cache = adapter.FactsCache(request.user)
-    items = (adapter.actionable(request.user, FlowInstance.objects.filter(submission__in=visible,
-                                                                           finished_at__isnull=True), cache)
-             .select_related("submission", "submission__unit", "flow", "community", "flow_version")
-             .defer("flow_version__content", "flow_version__source")
-             .order_by(F("due_at").asc(nulls_last=True), "entered_at"))
+    items = adapter.inbox(request.user, cache=cache)
     now, rows, words = timezone.now(), [], StandInWords(language)
     for instance in items[:100]:
         steps = adapter.open_transitions(request.user, instance, cache=cache)

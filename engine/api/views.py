@@ -263,14 +263,12 @@ class Tasks(APIView):
                                OpenApiParameter("state", str), OpenApiParameter("unit", str)],
                    responses=OpenApiTypes.OBJECT)
     def get(self, request):
-        from django.db.models import F
         from django.utils import timezone
 
         from engine.models import FlowInstance
         from engine.workflow import adapter
 
-        visible = policy.visible_submissions(request.user, Submission.objects.all())
-        items = FlowInstance.objects.filter(submission__in=visible, finished_at__isnull=True)
+        items = FlowInstance.objects.filter(finished_at__isnull=True)
         for key in ("community", "flow", "state"):
             value = request.query_params.get(key)
             if value:
@@ -284,10 +282,7 @@ class Tasks(APIView):
                 or OrgUnit.objects.filter(key=unit).first()
             items = items.filter(submission__unit__path__startswith=node.path) if node else items.none()
         cache = adapter.FactsCache(request.user)
-        items = (adapter.actionable(request.user, items, cache)
-                 .select_related("submission", "submission__unit", "flow", "community", "flow_version")
-                 .defer("flow_version__content", "flow_version__source")
-                 .order_by(F("due_at").asc(nulls_last=True), "entered_at"))
+        items = adapter.inbox(request.user, items, cache)
         items = list(items[:100])
         cache.preload_units([instance.submission.unit for instance in items])
         now, out, taken = timezone.now(), [], []

@@ -303,14 +303,19 @@ def open_transitions(user, instance, cache: FactsCache | None = None) -> list[co
                                     instance.submission.data, instance.signatures) if o.allowed]
 
 
-def actionable(user, instances, cache: FactsCache | None = None):
+def actionable(user, instances, cache: FactsCache | None = None, anyone: Q | None = None):
     """Narrow open flow instances, in SQL, to states where the user could have a step: a step
     for a role they hold, or for the submitter or assignee on their own items — and, for someone
     who may stand in for a vacant role (a holder of an admin role or of a step's fallback role),
     that step on the items whose unit really lacks the role. The vacant units are worked out here
     from the current holders, per (community, role, level), and matched by unit path in SQL: a
     secretary's inbox is not flooded with every grid leader's items. (Scopes and guards are then
-    checked per item by the core.)"""
+    checked per item by the core.)
+
+    A held role's step is narrowed to the units where it can fall to the person (`_held_items`),
+    whether the role is staff or not: a member who may take orders in their compound finds them
+    without seeing the whole community. Steps open to any resident or the public (objecting to a
+    notice) count only on the items `anyone` admits (all of them when it is None)."""
     from engine.models import DefinitionVersion
 
     cache = cache or FactsCache(user)
@@ -330,7 +335,8 @@ def actionable(user, instances, cache: FactsCache | None = None):
     for version_id, community_id, flow in flows:
         here_held = held.get(community_id, set())
         admin = bool(here_held) and bool(here_held & cache.admin_roles(community_id))
-        by_role, by_submitter, by_assignee, by_anyone = set(), set(), set(), set()
+        by_submitter, by_assignee, by_anyone = set(), set(), set()
+        by_role: dict[core.RoleActor, set] = {}  # a held role's step -> states
         standing: dict[tuple, set] = {}  # (role actor, who may stand in) -> states
         for transition in flow.transitions.values():
             for actor in _actors(transition.actor):
@@ -339,16 +345,21 @@ def actionable(user, instances, cache: FactsCache | None = None):
                     if stand_ins:
                         standing.setdefault((actor.role, frozenset(stand_ins)), set()).update(transition.sources)
                     continue
-                target = (by_role if actor.kind == "role" else
+                target = (by_role.setdefault(actor.role, set()) if actor.kind == "role" else
                           by_submitter if actor.kind == "submitter" else
                           by_assignee if actor.kind == "assignee" else
                           by_anyone if actor.kind in ("resident", "public") else None)
                 if target is not None:
                     target.update(transition.sources)
         here = Q(flow_version_id=version_id)
-        steps = (Q(state__in=by_role | by_anyone)
-                 | Q(state__in=by_submitter, submission__submitter=user)
+        steps = (Q(state__in=by_submitter, submission__submitter=user)
                  | Q(state__in=by_assignee, assignee=user))
+        if by_anyone:
+            steps |= Q(state__in=by_anyone) & (anyone if anyone is not None else Q())
+        for role, states in by_role.items():
+            where = _held_items(cache, community_id, role)
+            if where is not None:
+                steps |= Q(state__in=states) & where
         for (role, stand_ins), states in standing.items():
             vacant = _vacant_items(cache, community_id, role, stand_ins, prefixes)
             if vacant is not None:
@@ -358,6 +369,44 @@ def actionable(user, instances, cache: FactsCache | None = None):
         instances = instances.alias(**{f"_unit_prefix_{length}": Left("submission__unit__path", length)
                                        for length in prefixes})
     return instances.filter(condition)
+
+
+def _held_items(cache, community_id, role: core.RoleActor) -> Q | None:
+    """The items on which a step for `role`, which the person holds, may be theirs: a Q on the
+    items' units, Q() for all, None for none. A superset of what `core.role_matches` admits (the
+    core still decides per item), narrow enough that an inbox is not other units' items."""
+    held = [path for name, path in cache.person(community_id)[0] if name == role.role]
+    if not held:
+        return None
+    if role.scope == "community":
+        return Q()
+    if role.scope == "unit":
+        target = cache.unit_keys(community_id).get(role.unit)
+        return Q() if target and any(p.startswith(target) or target.startswith(p) for p in held) else None
+    targets = cache.units_at(community_id, role.level)
+    where = Q(pk__in=[])
+    for path in held:
+        # the holder's unit at the step's level when they sit at or below it (a building head acts
+        # for the grid above), else their own subtree (a compound's holder acts for its grids)
+        above = [t for t in targets if path.startswith(t)]
+        where |= Q(submission__unit__path__startswith=max(above, key=len) if above else path)
+    return where
+
+
+def inbox(user, instances=None, cache: FactsCache | None = None):
+    """The person's inbox, unpaged: the open items where a step may be theirs, most urgent first.
+    The one query behind the inbox page and GET /api/v1/tasks/; the caller asks the core, per
+    item, which steps are really open (scopes and guards)."""
+    from django.db.models import F
+
+    instances = FlowInstance.objects.filter(finished_at__isnull=True) if instances is None else instances
+    # steps open to any resident (objecting to a notice) are offered on the public page, not as
+    # tasks: they count here only on items the person sees anyway (staff recording an objection)
+    anyone = Q(submission__in=policy.visible_submissions(user, Submission.objects.all()))
+    return (actionable(user, instances, cache=cache, anyone=anyone)
+            .select_related("submission", "submission__unit", "flow", "community", "flow_version")
+            .defer("flow_version__content", "flow_version__source")
+            .order_by(F("due_at").asc(nulls_last=True), "entered_at"))
 
 
 def _vacant_items(cache, community_id, role: core.RoleActor, stand_ins, prefixes) -> Q | None:

@@ -689,12 +689,6 @@ def test_every_role_account_takes_part_in_the_drive(driven):
     assert driven.voted  # the assembly's vote was cast by demo household representatives
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine defect, reported: policy.visible_submissions/can_view_submission let a person see an item only as its "
-    "submitter, assignee, an admin or a *staff* role above its unit, but flows give steps to roles that are not staff "
-    "(minyue member: take_order; building_head: hand_over; zanan property_station_staff: reserve, hand_over) and to "
-    "any resident (`by: resident`: object during a public notice). The engine offers them the step "
-    "(adapter.open_transitions) yet the item page and the API answer 404, so in the demo they cannot take it."))
 def test_whoever_the_engine_lets_take_a_step_can_open_the_item(driven):
     hidden = sorted({(slug, key, s.transition, s.actor) for (slug, key), walks in driven.results.items()
                      for steps, _, _ in walks for s in steps if not s.visible})
