@@ -64,12 +64,8 @@ TRAIL_LENGTH = 50  # on a person's page; the change log has the rest
 
 
 def may_manage_people(user, community: Community) -> bool:
-    """Those who manage the community, or the street it belongs to (policy answers, cached per request)."""
-    managed = community_policy.get_cached_permissions_for_user(user)
-    if community.pk in managed:
-        return True
-    parent = community.parent if community.parent_id else None
-    return parent is not None and parent.kind == Community.Kind.STREET and parent.pk in managed
+    """Those who manage the community, or the street it belongs to (engine.policy decides)."""
+    return policy.manages_people(user, community)
 
 
 def may_appoint(user, community: Community) -> bool:

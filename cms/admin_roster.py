@@ -4,7 +4,7 @@ A thin adapter over `engine.services.roster`: the upload is checked and every ba
 its row number, column and reason; a clean file is held for half an hour under a random token (in
 the cache, so any web process finds it) and imported whole when the admin confirms. Importing the
 same file twice changes nothing. Who may: those who manage the community (404 for anyone else,
-like a community that does not exist).
+like a community that does not exist); the street's admins for its communities.
 
 URLs (namespace "linli", under /admin/linli/):
     "people/<community>/roster/"          GET: the upload form; POST: the dry run, or the import
@@ -17,6 +17,7 @@ import secrets
 
 from django import forms
 from django.core.cache import cache
+from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import re_path, reverse
 from django.utils.translation import gettext, gettext_lazy as _
@@ -24,7 +25,10 @@ from wagtail.admin import messages
 
 from engine.services import roster
 
-from .admin_dashboard import community_scope
+from engine import policy
+from engine.models import Community
+from engine.refusals import log_refusal
+
 from .admin_views import LinliAdminView
 
 MAX_BYTES = 5 * 1024 * 1024
@@ -53,8 +57,13 @@ class RosterImportView(LinliAdminView):
     template_name = "cms/admin/roster_import.html"
 
     def dispatch(self, request, *args, **kwargs):
-        self.scope = community_scope(request, kwargs["community"])
-        self.community = self.scope.community
+        community = Community.objects.select_related("parent").filter(kind=Community.Kind.COMMUNITY,
+                                                                      slug=kwargs["community"]).first()
+        if community is None or not policy.manages_people(request.user, community):
+            if community is not None:
+                log_refusal(request, "roster import", kwargs["community"])
+            raise Http404
+        self.community = community
         return super().dispatch(request, *args, **kwargs)
 
     def get_page_title(self):

@@ -78,8 +78,8 @@ RoleIn = inline_serializer("RoleRequest", {
 
 
 def _managed(request, slug) -> Community:
-    community = get_object_or_404(Community, slug=slug)
-    if not policy.is_admin(request.user, community):
+    community = get_object_or_404(Community.objects.select_related("parent"), slug=slug)
+    if not policy.manages_people(request.user, community):
         raise PermissionDenied()
     return community
 

@@ -51,8 +51,20 @@ class RoleSpec:
     admin: bool
 
 
+def _live_data(community) -> dict:
+    record = Definition.objects.filter(community=community, kind="community").select_related("live_version").first()
+    return record.live_version.data if record and record.live_version else {}
+
+
+def _language(language):
+    from django.utils import translation
+
+    return language or translation.get_language() or "zh-hans"
+
+
 def community_roles(community, language=None) -> dict[str, RoleSpec]:
-    """The roles of the live community.yaml, in its order."""
+    """The roles of the live community.yaml, in its order, titled in `language` (the active one by default)."""
+    language = _language(language)
     record = Definition.objects.filter(community=community, kind="community").select_related("live_version").first()
     data = record.live_version.data if record and record.live_version else {}
     return {r["key"]: RoleSpec(r["key"], text(r.get("title", r["key"]), language), r.get("level", ""),
@@ -60,7 +72,13 @@ def community_roles(community, language=None) -> dict[str, RoleSpec]:
             for r in data.get("roles", [])}
 
 
+def community_levels(community, language=None) -> dict[str, str]:
+    return {level["key"]: text(level.get("title", level["key"]), _language(language))
+            for level in _live_data(community).get("levels", [])}
+
+
 def community_organisations(community, language=None) -> dict[str, str]:
+    language = _language(language)
     record = Definition.objects.filter(community=community, kind="community").select_related("live_version").first()
     data = record.live_version.data if record and record.live_version else {}
     return {o["key"]: text(o.get("title", o["key"]), language) for o in data.get("organisations", [])}
@@ -263,8 +281,9 @@ def resolve_role(community, *, role, unit=None, organisation="") -> tuple[RoleSp
         if node is None:
             _refuse("/unit", _("The community has no units yet."))
     if spec.level and node.level != spec.level:
+        level = community_levels(community).get(spec.level, spec.level)
         _refuse("/unit", _("“%(role)s” is held at %(level)s level; “%(unit)s” is not.")
-                % {"role": spec.title, "level": spec.level, "unit": node.name})
+                % {"role": spec.title, "level": level, "unit": node.name})
     return spec, node, organisation
 
 

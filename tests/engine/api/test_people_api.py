@@ -259,3 +259,24 @@ def test_two_admins_adding_the_same_number_at_once_make_one_person():
     assert not errors
     assert sorted(results) == [201] + [400] * 4
     assert Person.objects.filter(community=minyue, phone="13900005555").count() == 1
+
+
+def test_the_streets_admin_manages_its_communities_people_and_no_other_streets(setup):
+    minyue, zanan, secretary, other, resident = setup
+    street = _staff(Community.objects.get(slug="kaiyuan"), "street-sec", "street_secretary")
+    api = client_for(street)
+    created = api.post(BASE, {"name": "街道派来的", "unit": "grid_2"}, format="json")
+    assert created.status_code == 201
+    assert api.post(f"{BASE}{created.json()['id']}/roles/", {"role": "grid_leader", "unit": "grid_2"},
+                    format="json").status_code == 201
+    if zanan.parent_id != Community.objects.get(slug="kaiyuan").pk:
+        assert api.get("/api/v1/communities/zanan/people/").status_code == 403
+
+
+def test_a_wrong_level_is_named_by_its_title(setup):
+    minyue, zanan, secretary, other, resident = setup
+    person = Person.objects.create(community=minyue, name="某人")
+    answer = client_for(secretary).post(f"{BASE}{person.pk}/roles/", {"role": "grid_leader", "unit": "tongxingyuan"},
+                                        format="json", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    message = answer.json()["errors"]["/unit"][0]
+    assert "网格党小组" in message and "grid" not in message
