@@ -46,14 +46,18 @@ def admin_roles(community) -> frozenset:
     return frozenset(key for key, role in _community_roles(community).items() if role.get("admin"))
 
 
-def current_assignments(queryset=None, *, day=None):
+def current_assignments(queryset=None, *, day=None, acting=False):
     """Role assignments in force on `day` (the local date, today by default): begun, not ended, held
     by an active person. The one place that says which roles count: every "who may" (the policy,
-    the facts a flow sees, vacancies, recipients, electorates) starts from here."""
+    the facts a flow sees, vacancies, recipients, electorates) starts from here.
+
+    `acting=True` keeps only holders who can sign in (an active account): whether a role is vacant
+    asks this, so a roster's grid leader who has no account yet does not leave items waiting."""
     day = day or timezone.localdate()
     queryset = RoleAssignment.objects.all() if queryset is None else queryset
-    return queryset.filter(Q(until__isnull=True) | Q(until__gte=day), Q(since__isnull=True) | Q(since__lte=day),
-                           person__active=True)
+    queryset = queryset.filter(Q(until__isnull=True) | Q(until__gte=day), Q(since__isnull=True) | Q(since__lte=day),
+                               person__active=True)
+    return queryset.filter(person__user__is_active=True) if acting else queryset
 
 
 def assignments(user, community=None):
@@ -179,6 +183,11 @@ def visible_submissions(user, queryset):
     for path in _staff_units(user):
         visible |= Q(unit__path__startswith=path)
     return queryset.filter(visible)
+
+
+def communities_managed_by_permission(user):
+    """The communities on which the user holds guardian's `engine.manage_community` directly."""
+    return _guardian_communities(user)
 
 
 def _guardian_communities(user):

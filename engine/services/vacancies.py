@@ -115,7 +115,7 @@ def vacancies(community: Community, flows: list[tuple[str, dict]] | None = None,
 def _holders(community, roles) -> dict:
     """role -> paths of its current holders' units (and of the units they cover)."""
     found = {role: set() for role in roles}
-    for role, path, covered in (policy.current_assignments().filter(community=community, role__in=roles)
+    for role, path, covered in (policy.current_assignments(acting=True).filter(community=community, role__in=roles)
                                 .values_list("role", "unit__path", "unit__covers__path").distinct()):
         found[role].add(path)
         if covered:

@@ -127,6 +127,7 @@ class FactsCache:
         self._units: dict[int, dict] = {}
         self._held: dict | None = None
         self._admin_roles: dict[int, frozenset] = {}
+        self._managed: frozenset | None = None
         self._holders: dict[int, dict] = {}
         self._unit_keys: dict[int, _UnitKeys] = {}
         self._levels: dict[tuple, list] = {}
@@ -158,6 +159,26 @@ class FactsCache:
                     self._held.setdefault(community_id, set()).add(role)
         return self._held
 
+    def manages(self, community_id) -> bool:
+        """Does the user manage the community without an admin role (a superuser, or guardian's
+        permission)? One query per request, on first use."""
+        if self.user is None or not self.user.is_authenticated or not self.user.is_active:
+            return False
+        if self.user.is_superuser:
+            return True
+        if self._managed is None:
+            self._managed = frozenset(policy.communities_managed_by_permission(self.user).values_list("pk", flat=True))
+        return community_id in self._managed
+
+    def last_resort(self, community_id) -> bool:
+        """Does a vacant step fall to this person because they manage the community (superuser,
+        guardian's permission) and nobody holds its admin roles either? A community with no
+        secretary yet still has someone; one with a secretary does not bother the street."""
+        if not self.manages(community_id):
+            return False
+        admins = self.admin_roles(community_id)
+        return not any(self.holders(community_id, admins).values())
+
     def admin_roles(self, community_id) -> frozenset:
         if community_id not in self._admin_roles:
             self._admin_roles[community_id] = policy.admin_roles(community_id)
@@ -172,7 +193,7 @@ class FactsCache:
         missing = set(roles) - known.keys()
         if missing:
             found = {role: set() for role in missing}
-            for role, path, covered in (policy.current_assignments().filter(community_id=community_id, role__in=missing)
+            for role, path, covered in (policy.current_assignments(acting=True).filter(community_id=community_id, role__in=missing)
                                         .values_list("role", "unit__path", "unit__covers__path").distinct()):
                 found[role].add(path)
                 if covered:
@@ -202,7 +223,7 @@ class FactsCache:
         for _version, community_id, flow in flows:
             here = held.get(community_id, set())
             fallbacks = {a.fallback for t in flow.transitions.values() for a in core.role_actors(t.actor)}
-            if here and (here & fallbacks or here & self.admin_roles(community_id)):
+            if (here and (here & fallbacks or here & self.admin_roles(community_id))) or self.last_resort(community_id):
                 roles, levels = wanted.setdefault(community_id, (set(), set()))
                 roles.update(flow.step_roles)
                 levels.update(a.level for t in flow.transitions.values() for a in core.role_actors(t.actor)
@@ -294,7 +315,18 @@ def facts_for(user, instance: FlowInstance, *, timer=False, cache: FactsCache | 
         person=user.pk, authenticated=True, is_submitter=submission.submitter_id == user.pk,
         is_assignee=instance.assignee_id == user.pk, in_community=member, roles=roles, item_units=item_units,
         units_by_key=units_by_key, holders=_Holders(cache, instance.community_id, instance),
-        admin_roles=_AdminRoles(cache, instance.community_id))
+        admin_roles=_AdminRoles(cache, instance.community_id), manages=_Manages(cache, instance.community_id))
+
+
+class _Manages:
+    """Facts.manages (the last resort: manages the community, whose admin roles are vacant too),
+    asked of the request's FactsCache only when a vacancy needs it."""
+
+    def __init__(self, cache, community_id):
+        self.cache, self.community_id = cache, community_id
+
+    def __bool__(self):
+        return self.cache.last_resort(self.community_id)
 
 
 def open_transitions(user, instance, cache: FactsCache | None = None) -> list[core.Option]:
@@ -327,14 +359,15 @@ def actionable(user, instances, cache: FactsCache | None = None, anyone: Q | Non
         # the community's size (300 000 residents made the inbox take seconds)
         versions = versions.filter(
             Q(community__in=Person.objects.filter(user=user).values("community"))
-            | Q(community__in=RoleAssignment.objects.filter(person__user=user).values("community")))
+            | Q(community__in=RoleAssignment.objects.filter(person__user=user).values("community"))
+            | Q(community__in=policy.communities_managed_by_permission(user).values("pk")))
     # the content is read only when the compiled flow is not cached
     flows = [(version.pk, version.community_id, compiled(version)) for version in versions]
     cache.prepare_stand_ins(flows)
     condition, prefixes = Q(pk__in=[]), set()
     for version_id, community_id, flow in flows:
         here_held = held.get(community_id, set())
-        admin = bool(here_held) and bool(here_held & cache.admin_roles(community_id))
+        admin = (bool(here_held) and bool(here_held & cache.admin_roles(community_id))) or cache.last_resort(community_id)
         by_submitter, by_assignee, by_anyone = set(), set(), set()
         by_role: dict[core.RoleActor, set] = {}  # a held role's step -> states
         standing: dict[tuple, set] = {}  # (role actor, who may stand in) -> states

@@ -208,6 +208,10 @@ class Facts:
     units_by_key: dict = field(default_factory=dict, hash=False, compare=False)  # unit key -> path
     holders: Mapping | None = field(default=None, hash=False, compare=False)
     admin_roles: Iterable = field(default=frozenset(), hash=False, compare=False)
+    # manages the community without holding its admin role (guardian's permission, a superuser)
+    # while nobody holds its admin roles: the last to stand in, so a community with no secretary
+    # yet still has someone to take a vacant step
+    manages: Any = field(default=False, hash=False, compare=False)
 
 
 def target_of(role: RoleActor, facts: Facts) -> str | None:
@@ -284,10 +288,10 @@ def stands_in(role: RoleActor, facts: Facts) -> StandIn | None:
     """The vacancy through which this person may take a step for `role` they do not hold there,
     or None. Someone who holds neither the fallback role nor an admin role never reads the
     holders (the adapter loads them only when asked)."""
-    if facts.is_timer or not facts.roles or role_matches(role, facts):
+    if facts.is_timer or not (facts.roles or facts.manages) or role_matches(role, facts):
         return None
     fallback = bool(role.fallback) and role_matches(replace(role, role=role.fallback, fallback=""), facts)
-    admin = any(name in facts.admin_roles for name, _ in facts.roles)
+    admin = any(name in facts.admin_roles for name, _ in facts.roles) or bool(facts.manages)
     if not (fallback or admin):
         return None
     found = vacancy(role, facts)

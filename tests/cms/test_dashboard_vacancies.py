@@ -4,6 +4,7 @@ import datetime
 import re
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from engine.models import Community, OrgUnit, Person, RoleAssignment
@@ -22,7 +23,9 @@ def users(db):
 def lead(unit_key, **assignment):
     community = Community.objects.get(slug="minyue")
     unit = OrgUnit.objects.get(community=community, key=unit_key)
-    person = Person.objects.create(community=community, name=f"{unit_key}的网格长", unit=unit)
+    # a holder who can sign in: one with no account yet leaves the role vacant (policy.current_assignments)
+    account = get_user_model().objects.create_user(f"leader-{unit_key}", password="x" * 12)
+    person = Person.objects.create(community=community, name=f"{unit_key}的网格长", unit=unit, user=account)
     RoleAssignment.objects.create(community=community, person=person, role="grid_leader", unit=unit, **assignment)
 
 
@@ -54,9 +57,10 @@ def test_a_fully_staffed_community_says_so(users):
     community = Community.objects.get(slug="minyue")
     board = dashboard(community, timezone.localdate(), timezone.localdate())
     roles = {v.role for v in board.vacancies}
-    for vacancy in board.vacancies:  # appoint someone to every vacancy: the list empties
+    for n, vacancy in enumerate(board.vacancies):  # appoint someone to every vacancy: the list empties
         unit = vacancy.unit or OrgUnit.objects.get(community=community, depth=1)
-        person = Person.objects.create(community=community, name="新任", unit=unit)
+        account = get_user_model().objects.create_user(f"appointed-{n}", password="x" * 12)
+        person = Person.objects.create(community=community, name="新任", unit=unit, user=account)
         RoleAssignment.objects.get_or_create(community=community, person=person, role=vacancy.role, unit=unit)
     assert {"grid_leader", "member", "street_liaison"} <= roles
     html = client_for(users["minyue_admin"]).get(DASHBOARD).content.decode()

@@ -178,3 +178,18 @@ def test_stand_in_at_says_who_takes_a_target():
     assert stand_in_at(role, known, GRID_3) == ""
     assert stand_in_at(role, known, None) == ""
     assert stand_in_at(role, None, GRID_1) is None
+
+
+def test_the_last_resort_stands_in_where_the_admin_roles_are_vacant_too():
+    # someone who manages the community without holding a role (the street, guardian's permission):
+    # the adapter says `manages` only when nobody holds the admin roles either
+    street = Facts(person=9, authenticated=True, in_community=False, roles=frozenset(), item_units=ITEM_IN_GRID_1,
+                   units_by_key={"east": EAST}, admin_roles=ADMIN_ROLES, holders=holders(), manages=True)
+    found = allowed(street)
+    assert found["analyse"] == StandIn("grid_leader", "submitter_unit", "grid", GRID_1, "", "")
+    held = Facts(person=9, authenticated=True, roles=frozenset(), item_units=ITEM_IN_GRID_1, admin_roles=ADMIN_ROLES,
+                 holders=holders(grid_leader={GRID_1}), manages=True)
+    assert "analyse" not in allowed(held)  # the grid has its leader: nothing to stand in for
+    nobody = Facts(person=9, authenticated=True, roles=frozenset(), item_units=ITEM_IN_GRID_1,
+                   admin_roles=ADMIN_ROLES, holders=holders(), manages=False)
+    assert allowed(nobody) == {}

@@ -89,3 +89,59 @@ def test_once_the_order_is_taken_the_other_members_lose_the_item(world):
                                   unit=OrgUnit.objects.get(community=item.community, key="tongxingyuan"))
     assert api(other).get(f"/api/v1/submissions/{item.pk}/").status_code == 404
     assert api(other).get("/api/v1/tasks/").json() == []
+
+
+@pytest.mark.parametrize("with_secretary", [False, True])
+def test_a_community_with_no_secretary_yet_falls_to_whoever_manages_it(db, with_secretary):
+    """Nobody holds the grid leader or the secretary: the step falls to those who manage the community
+    (guardian's permission, the street's superuser) — and not once a secretary is appointed."""
+    from guardian.shortcuts import assign_perm
+
+    call_command("load_definitions", "workflows_yaml/kaiyuan", "workflows_yaml/minyue", "forms_schemas/minyue",
+                 stdout=io.StringIO(), stderr=io.StringIO())
+    community = Community.objects.get(slug="minyue")
+    resident = get_user_model().objects.create_user("resident", password="x" * 12)
+    appointed = get_user_model().objects.create_user("appointed", password="x" * 12)
+    assign_perm("engine.manage_community", appointed, community)
+    street = get_user_model().objects.create_superuser("street", "s@example.cn", "x" * 12)
+    if with_secretary:
+        secretary = get_user_model().objects.create_user("secretary", password="x" * 12)
+        RoleAssignment.objects.create(community=community, role="community_secretary",
+                                      unit=OrgUnit.objects.get(community=community, depth=1),
+                                      person=Person.objects.create(community=community, user=secretary, name="书记"))
+    item = submit(form=Definition.objects.get(community=community, kind="form", key="resident-request"),
+                  data=DATA, user=resident).submission
+    for user in (appointed, street):
+        entry = {t["id"]: t for t in api(user).get("/api/v1/tasks/", HTTP_ACCEPT_LANGUAGE="zh-hans").json()}
+        if with_secretary:
+            assert item.pk not in entry
+        else:
+            assert "analyse" in entry[item.pk]["transitions"]
+            assert entry[item.pk]["reason"] == "第一网格（同兴苑）暂无网格长"
+    if with_secretary:
+        assert item.pk in {t["id"] for t in api(secretary).get("/api/v1/tasks/").json()}
+
+
+def test_a_roster_holder_without_an_account_leaves_the_step_to_the_stand_in(db):
+    """A grid leader imported from the roster who has not signed in yet cannot act: the grid counts as
+    vacant and the secretary takes the step, told why; once the leader has an account, it is theirs."""
+    call_command("load_definitions", "workflows_yaml/kaiyuan", "workflows_yaml/minyue", "forms_schemas/minyue",
+                 stdout=io.StringIO(), stderr=io.StringIO())
+    community = Community.objects.get(slug="minyue")
+    resident = get_user_model().objects.create_user("resident", password="x" * 12)
+    secretary = get_user_model().objects.create_user("secretary", password="x" * 12)
+    RoleAssignment.objects.create(community=community, role="community_secretary",
+                                  unit=OrgUnit.objects.get(community=community, depth=1),
+                                  person=Person.objects.create(community=community, user=secretary, name="书记"))
+    leader = Person.objects.create(community=community, name="名册上的网格长", phone="13900003001")
+    RoleAssignment.objects.create(community=community, role="grid_leader", person=leader,
+                                  unit=OrgUnit.objects.get(community=community, key="grid_1"))
+    item = submit(form=Definition.objects.get(community=community, kind="form", key="resident-request"),
+                  data=DATA, user=resident).submission
+    assert item.pk in {t["id"] for t in api(secretary).get("/api/v1/tasks/").json()}
+    from engine.services.accounts import account_for_phone
+
+    account = account_for_phone("13900003001")  # the leader signs in for the first time
+    assert Person.objects.get(pk=leader.pk).user == account
+    assert item.pk not in {t["id"] for t in api(secretary).get("/api/v1/tasks/").json()}
+    assert [t["id"] for t in api(account).get("/api/v1/tasks/").json()] == [item.pk]
