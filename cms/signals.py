@@ -33,6 +33,20 @@ def _purge_definitions(sender, instance, created=False, **kwargs):
         cache.purge(instance.community_id, site=True)
 
 
+def _purge_notice(sender, instance, created=False, **kwargs):
+    """A step on an item whose public notice is on a page (an objection, the window closing): the
+    page says where the notice stands, so the community's cached pages go once the step commits."""
+    if not created:
+        return
+    from django.db import transaction
+
+    from cms.models import AnnouncementPage
+
+    if AnnouncementPage.objects.filter(source_id=instance.instance_id, kind=AnnouncementPage.Kind.NOTICE).exists():
+        community_id = instance.community_id
+        transaction.on_commit(lambda: cache.purge(community_id))
+
+
 def _cache_cleared(sender, **kwargs):
     from django.core.cache import caches
 
@@ -54,7 +68,7 @@ def _publication_requested(sender, instance, kind, spec, **kwargs):
 def connect():
     from wagtail.models import Page, PageViewRestriction
 
-    from engine.models import DefinitionVersion, Person, PostAssignment
+    from engine.models import AuditEvent, DefinitionVersion, Person, PostAssignment
     from engine.redis_cache import cleared
     from engine.workflow.adapter import publication_requested
 
@@ -65,6 +79,7 @@ def connect():
     page_unpublished.connect(_purge_page, dispatch_uid="linli-purge-unpublished")
     post_delete.connect(_purge_page, sender=Page, dispatch_uid="linli-purge-deleted")
     post_save.connect(_purge_definitions, sender=DefinitionVersion, dispatch_uid="linli-purge-definitions")
+    post_save.connect(_purge_notice, sender=AuditEvent, dispatch_uid="linli-purge-notice")
     for signal in (post_save, post_delete):  # a page made private (or public again)
         signal.connect(_purge_restriction, sender=PageViewRestriction,
                        dispatch_uid=f"linli-purge-restriction-{'save' if signal is post_save else 'delete'}")

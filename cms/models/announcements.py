@@ -101,6 +101,48 @@ class AnnouncementPage(CachedPageMixin, Page):
     def in_notice(self):
         return self.notice_until is not None and timezone.localdate() <= self.notice_until
 
+    def standing(self, language=None):
+        """Where a flow's notice stands now (engine.services.notices), or None for an editor's page."""
+        from django.utils import translation
+
+        from engine.services import notices
+
+        if self.kind != self.Kind.NOTICE or self.source_id is None:
+            return None
+        return notices.standing(self.source, self.notice_until, language or translation.get_language() or "zh-hans")
+
+    def get_context(self, request, *args, **kwargs):
+        from engine.services import notices
+
+        context = super().get_context(request, *args, **kwargs)
+        standing = context["standing"] = self.standing()
+        context["may_object"] = bool(standing and standing.status == "open"
+                                     and notices.may_object(request.user, self.source, standing.objection))
+        return context
+
+    def serve(self, request, *args, **kwargs):
+        """POST: a resident objects to the notice (with a reason); the flow takes it from there."""
+        if request.method != "POST":
+            return super().serve(request, *args, **kwargs)
+        from django.contrib.auth.views import redirect_to_login
+        from django.shortcuts import redirect
+        from django.template.response import TemplateResponse
+
+        from engine.services import notices
+
+        if not request.user.is_authenticated:
+            return redirect_to_login(self.url)
+        reason = request.POST.get("reason", "")
+        try:
+            if self.source is None:
+                raise notices.ObjectionRefused(str(_("This page takes no objections.")), field="")
+            notices.object_to(instance=self.source, user=request.user, reason=reason, until=self.notice_until)
+        except notices.ObjectionRefused as refused:
+            context = self.get_context(request, *args, **kwargs)
+            context.update(objection_error=refused.message, objection_reason=reason[:notices.REASON_MAX])
+            return TemplateResponse(request, self.get_template(request), context, status=400)
+        return redirect(self.url + "?objection=received#notice")
+
     def tally_rows(self):
         """(label, count, percent of ballots cast) per option, for the template."""
         if not self.tally:

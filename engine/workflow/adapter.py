@@ -18,7 +18,7 @@ from django.db.models.functions import Left
 from django.dispatch import Signal
 from django.utils import timezone, translation
 
-from engine import policy
+from engine import clock, policy
 from engine.definitions.problems import LinliError, PersonError
 from engine.forms.registry import form_spec
 from engine.forms.validation import FieldError, validate
@@ -497,9 +497,10 @@ def start(submission: Submission):
     if record is None:
         return None
     flow = compiled(record.live_version)
-    now = timezone.now()
+    now = clock.now()
     timers = [spec for kind, spec in core.clocks(flow.states[flow.start]) if kind == "timer"]
-    deadlines = [deadline(now, spec["after"]) for spec in timers]  # working days: computed once
+    zone = clock.community_tz(submission.community_id) if timers else None
+    deadlines = [deadline(now, spec["after"], zone) for spec in timers]  # working days: computed once
     due = min((d for d, spec in zip(deadlines, timers) if not spec.get("reminder")), default=None)
     instance = FlowInstance.objects.create(community=submission.community, submission=submission, flow=record,
                                            flow_version=record.live_version, state=flow.start, entered_at=now,
@@ -551,7 +552,7 @@ def take(*, instance_id, name, user=None, comment="", inputs=None, expected_vers
         if transition.comment == "required" and not comment.strip():
             raise TransitionError("a comment is required", reason="comment", state=instance.state,
                                   errors=[FieldError("/comment", "required", {"zh-hans": "请填写意见", "en": "A comment is required"})])
-        now = timezone.now()
+        now = clock.now()  # the frozen moment when fire_timers --at runs the step
         new_state = outcome.target or instance.state
         signatures = dict(instance.signatures)
         if outcome.target is None:  # a countersign seat, the transition still waits
@@ -755,10 +756,11 @@ def _carry_out(instance, flow, kind, spec, *, user, inputs, now, event, index):
 
 
 def _schedule(instance, spec, now, update_due=True, due=None):
-    due = due or deadline(now, spec["after"])
+    zone = clock.community_tz(instance.community_id)  # working days on the community's dates
+    due = due or deadline(now, spec["after"], zone)
     if spec.get("reminder"):
         Timer.objects.create(instance=instance, state=spec["state"], reminder=spec["reminder"],
-                             due_at=max(now, before(due, spec["remind_before"])))
+                             due_at=max(now, before(due, spec["remind_before"], zone)))
     else:
         Timer.objects.create(instance=instance, state=spec["state"], transition=spec.get("transition", ""),
                              close_vote=bool(spec.get("close_vote")), due_at=due)
@@ -786,11 +788,11 @@ def _enqueue(task, due):
 def fire_due_timers(now=None) -> int:
     """Take every timer transition (and close every vote) that is due. Each fires once: the
     timer row is claimed with a conditional update in the transition's own transaction."""
-    now = now or timezone.now()
+    now = now or clock.now()
     fired = 0
     for timer in Timer.objects.filter(fired_at__isnull=True, cancelled=False, due_at__lte=now).order_by("due_at"):
         try:
-            with transaction.atomic():
+            with clock.frozen(now), transaction.atomic():  # what the timer sets off starts from `now`
                 if not Timer.objects.filter(pk=timer.pk, fired_at__isnull=True).update(fired_at=now):
                     continue
                 instance = FlowInstance.objects.get(pk=timer.instance_id)
@@ -885,7 +887,7 @@ def cast_ballot(instance, *, voter: Person, option: str, paper=False, proxy: Per
         state = compiled(instance).states.get(instance.state)
         if state is None or state.vote is None:
             raise TransitionConflict("no vote is open on this item", reason="no_vote", state=instance.state)
-        window_end = deadline(instance.entered_at, state.vote.window)
+        window_end = deadline(instance.entered_at, state.vote.window, clock.community_tz(instance.community_id))
         if now >= window_end:
             raise TransitionConflict("the vote has closed", reason="vote_closed", state=instance.state)
         if option not in state.vote.options:
@@ -922,7 +924,7 @@ def close_vote(instance) -> core.Tally:
 
 
 def overdue(queryset, now=None):
-    return queryset.filter(finished_at__isnull=True, due_at__lt=now or timezone.now())
+    return queryset.filter(clock.overdue_q(now))
 
 
 _ = datetime
