@@ -11,7 +11,6 @@ from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods
 
 from engine import policy
-from engine.forms.display import display_value
 from engine.forms.registry import form_spec
 from engine.forms.spec import text
 from engine.models import Definition, FlowInstance, Notification, Submission
@@ -49,7 +48,9 @@ def inbox(request):
     for row in rows:  # why an item came to someone standing in for a vacant role
         row["reason"] = _reasons(words, row["instance"].community, row.pop("options"))
     notes = Notification.objects.filter(user=request.user, read_at__isnull=True).select_related("community")
-    return render(request, "linli/inbox.html", {"rows": rows, "notifications": list(notes.order_by("-created_at")[:20])})
+    stalled = [{"instance": i, "state": _state_title(i, language)} for i in adapter.stalled_items(request.user)[:50]]
+    return render(request, "linli/inbox.html", {"rows": rows, "notifications": list(notes.order_by("-created_at")[:20]),
+                                                "stalled": stalled})
 
 
 @login_required
@@ -128,8 +129,11 @@ def item(request, pk):
         for event in instance.events.all():
             target = flow.states.get(event.to_state)
             label = flow.transitions[event.transition].title if event.transition in flow.transitions else event.transition
+            if event.transition.startswith("stalled:"):  # a timer's step refused (adapter._stall)
+                label = gettext("Held up")
             history.append({"time": event.created_at, "title": text(label, language),
                             "to": text(target.title, language) if target else "", "comment": event.comment})
+    _step_errors(request, submission, steps)
     vote = _vote_offer(request.user, instance, language) if instance is not None else None
     return render(request, "linli/item.html", {
         "vote": vote,
@@ -154,10 +158,17 @@ def _coerce(value, kind):
     return value
 
 
+_STEP_ERRORS = "linli_step_errors"
+_INPUT = "/data/"
+
+
 def _act(request, submission, instance, language):
+    """Take the step posted from the item page through the adapter, as the API does. When what
+    was entered is refused, the errors (in the reader's language) and the values entered are
+    kept for the next view of the page, which shows each error next to its input."""
     name = request.POST.get("transition", "")
     transition = adapter.compiled(instance).transitions.get(name)
-    inputs = {}
+    inputs, kinds = {}, {}
     if transition is not None:
         if transition.form:
             record = Definition.objects.filter(community=instance.community, kind="form", key=transition.form).first()
@@ -172,14 +183,45 @@ def _act(request, submission, instance, language):
         adapter.take(instance_id=instance.pk, name=name, user=request.user, comment=request.POST.get("comment", ""),
                      inputs=inputs, expected_version=int(request.POST.get("version") or instance.version))
     except adapter.TransitionError as error:
-        words = {"moved": "事项已被他人处理，请查看最新状态", "wrong_state": "事项已不在这一步",
-                 "not_actor": "您不能执行这一步", "guard": "条件不满足", "input": "请把内容填写完整",
-                 "comment": "请填写意见"}
-        detail = "；".join(e.text(language) for e in error.errors) if error.errors else ""
-        messages.error(request, words.get(error.reason, str(error)) + (f"：{detail}" if detail else ""))
+        words = {"moved": gettext("Someone else has handled this item; see where it stands now"),
+                 "wrong_state": gettext("The item is no longer at this step"),
+                 "not_actor": gettext("You cannot take this step"),
+                 "guard": gettext("The conditions for this step are not met"),
+                 "input": gettext("Please correct what you entered"),
+                 "comment": gettext("Please write a comment")}
+        detail = gettext("; ").join(e.text(language) for e in error.errors) if error.errors else ""
+        said = words.get(error.reason) or (str(error) if isinstance(error, adapter.TransitionRefused)
+                                            else gettext("The step was not taken"))
+        messages.error(request, gettext("%(problem)s: %(detail)s") % {"problem": said, "detail": detail} if detail else said)
+        if error.errors:
+            by_input = {}
+            for field_error in error.errors:
+                pointer = field_error.pointer
+                key = pointer[len(_INPUT):].split("/")[0] if pointer.startswith(_INPUT) else pointer.lstrip("/")
+                by_input.setdefault(key, []).append(field_error.text(language))
+            request.session[_STEP_ERRORS] = {
+                "item": submission.pk, "transition": name, "errors": by_input,
+                "values": {key: str(request.POST.get(f"input-{key}", ""))[:2000] for key in kinds},
+                "comment": str(request.POST.get("comment", ""))[:2000]}
     else:
-        messages.success(request, "已完成" if language.startswith("zh") else "Done")
+        messages.success(request, gettext("Done"))
     return redirect("linli_item", pk=submission.pk)
+
+
+def _step_errors(request, submission, steps):
+    """The errors of the step refused on the last post (see _act), each put on its input with the
+    value entered; read once."""
+    kept = request.session.pop(_STEP_ERRORS, None)
+    if not kept or kept.get("item") != submission.pk:
+        return
+    for step in steps:
+        if step["name"] != kept.get("transition"):
+            continue
+        step["comment_value"] = kept.get("comment", "")
+        step["comment_errors"] = kept["errors"].get("comment", [])
+        for field in [*step["inputs"], *step["form_fields"]]:
+            field["errors"] = kept["errors"].get(field["name"], [])
+            field["value"] = kept["values"].get(field["name"], "")
 
 
 def _vote_offer(user, instance, language):

@@ -95,6 +95,15 @@ class FlowLinter:
         for name, spec in transition.get("input", {}).items():
             if spec.get("role") and spec["role"] not in self.community.roles:
                 self.unknown(f"{here}/input/{name}/role", "role", spec["role"], self.community.roles)
+            # a setting that its kind would ignore is refused, not silently dropped
+            if "role" in spec and spec["type"] != "person":
+                self.problem("flow.input_setting", f"{here}/input/{name}/role", input=name, setting="role",
+                             kind=spec["type"], expected="person")
+            if "choices" in spec and spec["type"] != "choice":
+                self.problem("flow.input_setting", f"{here}/input/{name}/choices", input=name, setting="choices",
+                             kind=spec["type"], expected="choice")
+            if spec["type"] == "choice" and not spec.get("choices"):
+                self.problem("flow.choice_without_choices", f"{here}/input/{name}", input=name)
         if "guard" in transition:
             self.check_guard(transition, f"{here}/guard")
         for a, action in enumerate(transition.get("actions", [])):
@@ -322,6 +331,8 @@ class FlowLinter:
             self.check_hook(name, "on_silence", notice["on_silence"], f"{here}/notice/on_silence", ("timer",))
         if "vote" in state:
             self.check_vote(name, state["vote"], f"{here}/vote")
+        if "on_refused" in state:
+            self.check_on_refused(name, state, f"{here}/on_refused")
         hooks = self._hooked(name, state)
         for transition in self.leaving(name):
             actor = transition["by"]
@@ -331,8 +342,21 @@ class FlowLinter:
                 self.problem("flow.auto_transition_unused", f"/transitions/{index}/by",
                              transition=transition["name"], actor=actor, state=name, hook=hook)
 
+    def check_on_refused(self, name, state, pointer):
+        """The fallback of a timer whose transition is refused: only where a timer takes one,
+        taken by the timer from this state, and another transition than the refused one."""
+        timed = {state.get("on_timeout"), state.get("notice", {}).get("on_silence")} - {None}
+        if not timed:
+            self.problem("flow.refused_without_timer", pointer, state=name)
+            return
+        if state["on_refused"] in timed:
+            self.problem("flow.refused_same", pointer, state=name, transition=state["on_refused"])
+            return
+        self.check_hook(name, "on_refused", state["on_refused"], pointer, ("timer",))
+
     def _hooked(self, name, state):
-        timer = {state.get("on_timeout")} | {state.get("notice", {}).get("on_silence")}
+        timer = ({state.get("on_timeout")} | {state.get("notice", {}).get("on_silence")}
+                 | {state.get("on_refused")})
         vote = set(state.get("vote", {}).get("outcomes", {}).values())
         return {"timer": timer - {None}, "vote": vote}
 

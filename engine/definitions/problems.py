@@ -470,6 +470,22 @@ MESSAGES = {
         "zh-hans": "fallback 不能是角色 '{role}' 自己: 这一角色空缺时要由另一个角色代办",
         "en": "the fallback cannot be the role '{role}' itself: it names another role that acts when this one is vacant",
     },
+    "flow.refused_without_timer": {
+        "zh-hans": "状态 '{state}' 写了 on_refused, 但这里没有计时器流转 (on_timeout 或公示的 on_silence)",
+        "en": "state '{state}' has on_refused but no timer transition (on_timeout or a notice's on_silence)",
+    },
+    "flow.refused_same": {
+        "zh-hans": "状态 '{state}' 的 on_refused 不能是被拒绝的同一个流转 '{transition}'",
+        "en": "on_refused of state '{state}' cannot be the refused transition '{transition}' itself",
+    },
+    "flow.input_setting": {
+        "zh-hans": "输入项 '{input}' 的类型是 {kind}, 不能设置 {setting} (只有 {expected} 类型可以)",
+        "en": "input '{input}' is of type {kind} and cannot have {setting} (only type {expected} can)",
+    },
+    "flow.choice_without_choices": {
+        "zh-hans": "输入项 '{input}' 的类型是 choice, 必须列出 choices",
+        "en": "input '{input}' is of type choice and must list its choices",
+    },
     "flow.input_and_form": {
         "zh-hans": "流转 '{transition}' 不能同时有 input 和 form",
         "en": "transition '{transition}' cannot have both input and form",

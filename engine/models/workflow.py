@@ -29,6 +29,11 @@ class FlowInstance(models.Model):
     entered_at = models.DateTimeField(_("in this state since"))
     due_at = models.DateTimeField(_("due"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    # a timer's transition was refused (a post full at the end of its notice) and the flow names
+    # no fallback, or the fallback was refused too: the item waits for the community's staff, who
+    # are told; cleared when a step is next taken. {"transition", "code", "message": {zh-hans, en}}
+    stalled_at = models.DateTimeField(_("stalled since"), null=True, blank=True)
+    stalled_reason = models.JSONField(_("why it stalled"), default=dict, blank=True)
 
     class Meta:
         verbose_name = _("flow instance")
@@ -41,6 +46,15 @@ class FlowInstance(models.Model):
 
     def __str__(self):
         return f"{self.submission} · {self.state}"
+
+    @property
+    def stalled_message(self) -> str:
+        """Why the item stalled, in the active language ("" when it has not)."""
+        from django.utils import translation
+
+        message = (self.stalled_reason or {}).get("message") or {}
+        language = (translation.get_language() or "zh-hans").lower()
+        return message.get("zh-hans" if language.startswith("zh") else "en") or message.get("zh-hans", "")
 
 
 class AuditEvent(models.Model):

@@ -10,8 +10,7 @@ import datetime
 from dataclasses import dataclass
 
 from django.db.models import Count, Q, Sum
-from django.utils import timezone
-
+from engine import clock
 from engine.models import AuditEvent, Community, FlowInstance, LedgerEntry, PostAssignment, Submission
 from engine.services.points import STORE_CATEGORY
 from engine.services.statistics import RATINGS, _median_days, _one_decimal, _rate
@@ -33,15 +32,16 @@ class Dashboard:
     points_issued: int
     points_redeemed: int
     posts_filled: int
+    # open items a refused timer step left held up, waiting for the staff (FlowInstance.stalled_at)
+    stalled_tasks: int = 0
     # roles the live flows need that nobody holds where they are needed, now (not in the range):
     # engine.services.vacancies.Vacancy, community by community
     vacancies: tuple = ()
 
 
-def _bounds(start, end):
-    zone = timezone.get_default_timezone()
-    return (datetime.datetime.combine(start, datetime.time(), zone),
-            datetime.datetime.combine(end + datetime.timedelta(days=1), datetime.time(), zone))
+def _bounds(start, end, community=None):
+    """The moments of the local days start … end (inclusive) on the community's wall clock."""
+    return clock.day_bounds(start, end + datetime.timedelta(days=1), community)
 
 
 def community_ids(community: Community) -> list[int]:
@@ -54,8 +54,8 @@ def dashboard(community: Community, start: datetime.date, end: datetime.date, no
               with_vacancies=True) -> Dashboard:
     if end < start:
         raise ValueError("the range ends before it starts")
-    ids, (begin, until) = community_ids(community), _bounds(start, end)
-    now = now or timezone.now()
+    ids, (begin, until) = community_ids(community), _bounds(start, end, community)
+    now = now or clock.now()
     submissions = Submission.objects.filter(community_id__in=ids, submit_time__gte=begin, submit_time__lt=until)
     by_form = tuple((row["form__key"], _title(row["form__live_version__content__definition__title"]), row["n"])
                     for row in submissions.order_by().values("form__key", "form__live_version__content__definition__title")
@@ -64,7 +64,8 @@ def dashboard(community: Community, start: datetime.date, end: datetime.date, no
                                         submission__submit_time__lt=until)
     counts = items.aggregate(received=Count("pk"), resolved=Count("pk", filter=Q(finished_at__isnull=False)))
     open_items = FlowInstance.objects.filter(community_id__in=ids, finished_at__isnull=True)
-    tasks = open_items.aggregate(open=Count("pk"), overdue=Count("pk", filter=Q(due_at__lt=now)))
+    tasks = open_items.aggregate(open=Count("pk"), overdue=Count("pk", filter=clock.overdue_q(now)),
+                                 stalled=Count("pk", filter=Q(stalled_at__isnull=False)))
     rated = AuditEvent.objects.filter(community_id__in=ids, data__inputs__rating__in=RATINGS,
                                       created_at__gte=begin, created_at__lt=until)
     ratings = [int(r) for r in rated.values_list("data__inputs__rating", flat=True)]
@@ -76,7 +77,7 @@ def dashboard(community: Community, start: datetime.date, end: datetime.date, no
         start=start, end=end, by_form=by_form, received=counts["received"], resolved=counts["resolved"],
         resolution_rate=_rate(counts["received"], counts["resolved"]),
         median_days_to_resolve=_median_days(items.filter(finished_at__isnull=False), counts["resolved"]),
-        open_tasks=tasks["open"], overdue_tasks=tasks["overdue"],
+        open_tasks=tasks["open"], overdue_tasks=tasks["overdue"], stalled_tasks=tasks["stalled"],
         satisfaction=_one_decimal(sum(ratings) / len(ratings)) if ratings else None, ratings=len(ratings),
         points_issued=points["issued"] or 0, points_redeemed=-(points["redeemed"] or 0),
         posts_filled=PostAssignment.objects.filter(community_id__in=ids, until__isnull=True).count(),

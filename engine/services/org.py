@@ -110,9 +110,15 @@ class AlreadyHolds(OrgError):
     zh, en = "您已担任{unit}的“{post}”", "You already hold “{post}” at {unit}"
 
 
-def _post_spec(community, key):
+def _community_data(community) -> dict:
+    """The live community.yaml's data ({} before one is published)."""
     record = Definition.objects.filter(community=community, kind="community").select_related("live_version").first()
-    data = record.live_version.data if record and record.live_version else {}
+    return record.live_version.data if record and record.live_version else {}
+
+
+def post_spec(community, key):
+    """A post's entry in the live community.yaml, or UnknownPost."""
+    data = _community_data(community)
     for category in data.get("posts", {}).get("categories", []):
         for post in category["posts"]:
             if post["key"] == key:
@@ -120,22 +126,48 @@ def _post_spec(community, key):
     raise UnknownPost(post=key)
 
 
-def claim_post(*, person, post, unit, submission=None, day=None) -> PostAssignment:
-    """Give `person` the post at `unit`, within its capacity; racing claims queue on the unit's row."""
-    spec = _post_spec(person.community, post)
+class UnknownUnit(OrgError):
+    code = "unknown_unit"
+    zh, en = "单位“{unit}”不存在", "unknown unit “{unit}”"
+
+
+def unit_by_key(community, key) -> OrgUnit:
+    """The community's active unit with this key, or UnknownUnit naming it."""
+    unit = OrgUnit.objects.filter(community=community, key=str(key or ""), active=True).first()
+    if unit is None:
+        raise UnknownUnit(unit=key or "—")
+    return unit
+
+
+def check_claim(*, person, post, unit, pending=None) -> dict:
+    """May `person` have `post` at `unit` now? Its level, who is eligible (roles in force), whether
+    they hold it already and its capacity, counting the current holders and — `pending`, a callable
+    read after the lock — the claims already approved for it that have not taken effect yet (a
+    claim waiting out its public notice). Locks the unit's row, so racing claims and approvals
+    queue there; call it inside the transaction that writes. Raises the refusal, naming the post."""
+    from engine import policy
+
+    spec = post_spec(person.community, post)
     title = text(spec["title"])
     if spec.get("level") and unit.level != spec["level"]:
         raise WrongLevel(post=title, level=spec["level"], unit=unit.name)
     eligible = spec.get("eligible") or []
-    if eligible and not set(person.roles.values_list("role", flat=True)) & set(eligible):
+    held = set(policy.current_assignments().filter(person=person).values_list("role", flat=True))
+    if eligible and not held & set(eligible):
         raise NotEligible(post=title, roles="、".join(eligible))
+    OrgUnit.objects.select_for_update().get(pk=unit.pk)
+    holders = PostAssignment.objects.filter(post=post, unit=unit, until__isnull=True)
+    if holders.filter(person=person).exists():
+        raise AlreadyHolds(post=title, unit=unit.name)
+    if holders.count() + (pending() if pending else 0) >= spec["capacity"]:
+        raise PostFull(post=title, unit=unit.name, capacity=spec["capacity"])
+    return spec
+
+
+def claim_post(*, person, post, unit, submission=None, day=None) -> PostAssignment:
+    """Give `person` the post at `unit`, within its capacity; racing claims queue on the unit's row."""
     with transaction.atomic():
-        OrgUnit.objects.select_for_update().get(pk=unit.pk)
-        holders = PostAssignment.objects.filter(post=post, unit=unit, until__isnull=True)
-        if holders.filter(person=person).exists():
-            raise AlreadyHolds(post=title, unit=unit.name)
-        if holders.count() >= spec["capacity"]:
-            raise PostFull(post=title, unit=unit.name, capacity=spec["capacity"])
+        check_claim(person=person, post=post, unit=unit)
         return PostAssignment.objects.create(community=person.community, post=post, unit=unit, person=person,
                                              since=day or timezone.localdate(), submission=submission)
 
@@ -159,14 +191,39 @@ def post_board(unit: OrgUnit):
     return [(u, p, people) for (u, p), people in board.items()]
 
 
+class AboveMemberLevel(OrgError):
+    code = "above_member_level"
+    zh, en = "党员在{level}报到: 请选择一个{level}或其下的单位, 而不是{unit}", \
+        "Members register at a {level}: choose a {level} or a unit within one, not {unit}"
+
+
+def member_unit(community, unit: OrgUnit) -> OrgUnit:
+    """Where a member living at `unit` registers: the unit above it (or itself) at the community's
+    `registration.member_level` (their compound, not their grid or building); `unit` itself when
+    the community sets no level. A unit above that level is refused."""
+    data = _community_data(community)
+    level = (data.get("registration") or {}).get("member_level")
+    if not level or unit.level == level:
+        return unit
+    found = unit.get_ancestors().filter(level=level).order_by("-depth").first()
+    if found is None:
+        titles = {entry.get("key"): entry for entry in data.get("levels", [])}
+        entry = titles.get(level) or {}
+        raise AboveMemberLevel(level=text(entry.get("unit_title") or entry.get("title")) or level, unit=unit.name)
+    return found
+
+
 def register_member(*, person, unit, teams=(), submission=None) -> Registration:
-    """双报到: an in-service member registers with the compound where they live (once)."""
+    """双报到: an in-service member registers with the compound where they live (once): at the
+    unit of `registration.member_level` above the one they chose (see member_unit); the person's
+    own unit (where they live) is the one they chose, if they had none."""
+    lives_at, unit = unit, member_unit(person.community, unit)
     with transaction.atomic():
         registration, _ = Registration.objects.update_or_create(
             community=person.community, kind=Registration.Kind.MEMBER, person=person,
             defaults={"unit": unit, "teams": list(teams), "submission": submission})
         if person.unit_id is None:
-            type(person).objects.filter(pk=person.pk).update(unit=unit)
+            type(person).objects.filter(pk=person.pk).update(unit=lives_at)
     return registration
 
 

@@ -13,10 +13,12 @@ import datetime
 from collections.abc import Mapping, Set
 
 from django.db import transaction
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import F, Q
 from django.db.models.functions import Left
 from django.dispatch import Signal
 from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from engine import clock, policy
 from engine.definitions.problems import LinliError, PersonError
@@ -26,6 +28,7 @@ from engine.models import (AuditEvent, Ballot, Definition, FlowInstance, Notific
                            RoleAssignment, Submission, Timer)
 
 from . import core
+from . import inputs as input_checks
 from .calendar import before, deadline
 
 # Sent on commit when a flow asks for something to be published (an announcement, a public
@@ -547,11 +550,14 @@ def take(*, instance_id, name, user=None, comment="", inputs=None, expected_vers
             except core.Refusal as refusal:
                 error = {"wrong_state": TransitionConflict, "not_actor": TransitionNotAllowed,
                          "signed": TransitionConflict, "unknown": TransitionNotAllowed}.get(refusal.reason, TransitionError)
-                message = {"guard": "the conditions for this step are not met"}.get(refusal.reason, refusal.reason)
-                raise error(message, reason=refusal.reason, state=instance.state) from None
+                message = {"guard": "the conditions for this step are not met",
+                           "input": "the input is not valid"}.get(refusal.reason, refusal.reason)
+                raise error(message, reason=refusal.reason, state=instance.state, errors=refusal.errors) from None
         if transition.comment == "required" and not comment.strip():
             raise TransitionError("a comment is required", reason="comment", state=instance.state,
                                   errors=[FieldError("/comment", "required", {"zh-hans": "请填写意见", "en": "A comment is required"})])
+        if outcome.target is not None and not vote:
+            _check_claims_ahead(instance, flow, outcome.target, user, inputs)
         now = clock.now()  # the frozen moment when fire_timers --at runs the step
         new_state = outcome.target or instance.state
         signatures = dict(instance.signatures)
@@ -562,6 +568,8 @@ def take(*, instance_id, name, user=None, comment="", inputs=None, expected_vers
         written = {"state": new_state, "signatures": signatures,
                    "entered_at": now if outcome.target else instance.entered_at,
                    "due_at": None if outcome.target else instance.due_at}
+        if outcome.target is not None:  # a stalled item that moves on is no longer stalled
+            written.update(stalled_at=None, stalled_reason={})
         updated = FlowInstance.objects.filter(pk=instance.pk, version=instance.version).update(
             version=F("version") + 1, **written)
         if not updated:  # someone else took a transition between our read and our write
@@ -586,6 +594,40 @@ def take(*, instance_id, name, user=None, comment="", inputs=None, expected_vers
     return instance
 
 
+def _check_claims_ahead(instance, flow, target, user, inputs):
+    """Entering `target`, whose timer will claim a post (a claim waiting out its public notice):
+    refuse now, before the state moves, when the post is already full at the unit — counting the
+    holders and the other items already waiting in that state for the same post and unit — so
+    that six approvals of one last place are not all granted and then refused at the window's
+    end. The unit's row is locked (org.check_claim): racing approvals queue, and the second is
+    refused with the post's name."""
+    from engine.services import org
+
+    state = flow.states[target]
+    timed = {state.on_timeout, (state.notice or {}).get("on_silence")} - {"", None}
+    claims = [action["claim_post"] for name in sorted(timed) for action in flow.transitions[name].actions
+              if "claim_post" in action]
+    if not claims:
+        return
+    submission, community = instance.submission, instance.community
+    try:
+        for spec in claims:
+            post, key = _value(spec["post"], submission.data, inputs), _value(spec["unit"], submission.data, inputs)
+            unit = org.unit_by_key(community, key)
+            person = person_of(submission.submitter, community, create=True)
+            waiting = FlowInstance.objects.filter(flow_id=instance.flow_id, state=target, finished_at__isnull=True
+                                                  ).exclude(pk=instance.pk)
+            for reference, value in ((spec["post"], post), (spec["unit"], key)):
+                if reference.startswith("input."):
+                    waiting = waiting.none()  # entered on another item's step: not known here
+                else:
+                    waiting = waiting.filter(**{"submission__data__" + "__".join(reference.split(".")): value})
+            org.check_claim(person=person, post=post, unit=unit, pending=waiting.count)
+    except PersonError as refusal:
+        raise TransitionRefused(refusal.text(translation.get_language() or "zh-hans"),
+                                reason=refusal.code or "refused", state=instance.state) from refusal
+
+
 def _stand_in_record(stand_in: core.StandIn | None) -> dict:
     """What the audit keeps of a step taken standing in for a vacant role (nothing otherwise):
     the role, where it was vacant and who stood in ("" for the community's admin roles)."""
@@ -596,20 +638,58 @@ def _stand_in_record(stand_in: core.StandIn | None) -> dict:
 
 
 def _checked_inputs(instance, transition, inputs):
-    """A transition form's data is validated by that form's schema; inline inputs by their types."""
+    """What the actor entered, checked in one place: a transition form's data by that form's
+    schema; inline inputs by their kinds in the core (engine.workflow.inputs), then — here, where
+    the database is — a person, unit or post looked up in the item's community (a person active,
+    with an account, holding the input's `role:` now by policy.current_assignments). Errors point
+    at `/data/<input>`; nothing is written when there is one."""
+    if not isinstance(inputs, dict):
+        raise TransitionError("the input is not valid", reason="input", state=instance.state,
+                              errors=[FieldError("/data", "type", {"zh-hans": "格式不对: 应为一组字段",
+                                                                   "en": "Should be a group of fields"})])
     if transition.form:
         form = Definition.objects.filter(community=instance.community, kind="form", key=transition.form).first()
         errors = validate(form_spec(form.live_version), inputs) if form else []
         if errors:
+            errors = [FieldError(f"/data{e.pointer}", e.code, e.message) for e in errors]
             raise TransitionError("the input is not valid", reason="input", state=instance.state, errors=errors)
         return inputs
-    errors = []
-    for key, spec in transition.inputs.items():
-        if spec.get("required") and inputs.get(key) in (None, ""):
-            errors.append(FieldError(f"/{key}", "required", {"zh-hans": "此项必填", "en": "This field is required"}))
+    kept, errors, lookups = input_checks.check(transition.inputs, inputs)
+    errors += _looked_up(instance.community, lookups)
     if errors:
-        raise TransitionError("an input is missing", reason="input", state=instance.state, errors=errors)
-    return {k: v for k, v in inputs.items() if k in transition.inputs}
+        raise TransitionError("the input is not valid", reason="input", state=instance.state, errors=errors)
+    return kept
+
+
+def _looked_up(community, lookups) -> list:
+    """The errors of the people, units and posts entered that the community does not have."""
+    from engine.services import org
+
+    errors = []
+    for lookup in lookups:
+        if lookup.kind == "person":
+            person = Person.objects.filter(pk=lookup.value, community=community, active=True).first()
+            if person is None:
+                errors.append(input_checks.not_found(lookup))
+            elif person.user_id is None or not person.user.is_active:
+                errors.append(input_checks.not_found(lookup, "account"))
+            elif lookup.role and not policy.current_assignments().filter(
+                    community=community, person=person, role=lookup.role).exists():
+                errors.append(input_checks.role_error(lookup, _role_title(community, lookup.role)))
+        elif lookup.kind == "unit":
+            if not OrgUnit.objects.filter(community=community, key=lookup.value, active=True).exists():
+                errors.append(input_checks.not_found(lookup))
+        else:
+            try:
+                org.post_spec(community, lookup.value)
+            except org.UnknownPost:
+                errors.append(input_checks.not_found(lookup))
+    return errors
+
+
+def _role_title(community, role) -> dict | str:
+    """A role's title in community.yaml ({zh-hans, en} or a string), its key when it has none."""
+    return (policy.community_roles(community).get(role) or {}).get("title") or role
 
 
 # ---------------------------------------------------------------- effects
@@ -702,8 +782,16 @@ def _carry_out(instance, flow, kind, spec, *, user, inputs, now, event, index):
             assignee = found[0] if found else None
         else:
             value = _value(target, data, inputs)
-            person = Person.objects.filter(community=community, pk=value).select_related("user").first()
+            person = (Person.objects.filter(community=community, pk=value, active=True).select_related("user").first()
+                      if isinstance(value, int) or (isinstance(value, str) and value.isdigit()) else None)
             assignee = person.user if person else None
+            if assignee is None:  # (an input was looked up before; a form's field may name anyone)
+                pointer = ("/data/" + target.split(".", 1)[1] if target.startswith("input.")
+                           else "/" + target.replace(".", "/"))
+                raise TransitionError("nobody to assign", reason="assign", state=instance.state, errors=[
+                    FieldError(pointer, "unknown_person", {
+                        "zh-hans": "所选人员不是本社区可登录的在册人员",
+                        "en": "The person chosen is not an active person of this community with an account"})])
         if assignee is None:
             raise TransitionError("nobody to assign", reason="assign", state=instance.state)
         FlowInstance.objects.filter(pk=instance.pk).update(assignee=assignee)
@@ -717,7 +805,7 @@ def _carry_out(instance, flow, kind, spec, *, user, inputs, now, event, index):
         submission.data = changed
     elif kind in ("claim_post", "release_post"):
         person = person_of(submission.submitter, community, create=True)
-        unit = OrgUnit.objects.get(community=community, key=_value(spec["unit"], data, inputs))
+        unit = org.unit_by_key(community, _value(spec["unit"], data, inputs))
         post = _value(spec["post"], data, inputs)
         if kind == "claim_post":
             org.claim_post(person=person, post=post, unit=unit, submission=submission)
@@ -725,7 +813,7 @@ def _carry_out(instance, flow, kind, spec, *, user, inputs, now, event, index):
             org.release_post(person=person, post=post, unit=unit)
     elif kind == "register_member":
         person = person_of(submission.submitter, community, create=True)
-        unit = OrgUnit.objects.get(community=community, key=_value(spec["unit"], data, inputs))
+        unit = org.unit_by_key(community, _value(spec["unit"], data, inputs))
         teams = _value(spec["teams"], data, inputs) if spec.get("teams") else []
         org.register_member(person=person, unit=unit, teams=teams or [], submission=submission)
     elif kind == "register_unit":
@@ -805,9 +893,95 @@ def fire_due_timers(now=None) -> int:
                 else:
                     take(instance_id=instance.pk, name=timer.transition, timer=True)
                 fired += 1
-        except TransitionError:
-            continue
+        except (TransitionError, ObjectDoesNotExist) as error:
+            fired += _refused(timer, error, now)
     return fired
+
+
+def _refusal_message(error) -> dict:
+    """Why a timer's step was refused, in both languages: the effect's own words (the post and
+    the unit named) when a person's refusal caused it, else the step's reason."""
+    cause = error.__cause__ if isinstance(error.__cause__, PersonError) else error
+    if isinstance(cause, PersonError):
+        return {"zh-hans": cause.text("zh-hans"), "en": cause.text("en")}
+    why = getattr(error, "reason", "") or type(error).__name__
+    return {"zh-hans": f"无法执行（{why}）", "en": f"it could not be carried out ({why})"}
+
+
+def _refused(timer, error, now) -> int:
+    """A timer whose step (or vote outcome) was refused — the post filled up meanwhile — leaves
+    the item where a person sees it, in a transaction of its own (the refused step's was undone):
+    the state's `on_refused` transition when the flow names one and it can be taken; otherwise
+    the item is flagged stalled with the reason (FlowInstance.stalled_at, stalled_reason), the
+    refusal goes in its history and the community's admins are told. The timer is marked fired
+    either way: never dropped in silence, never retried for ever. 1 when it fired, else 0."""
+    with clock.frozen(now), transaction.atomic():
+        if not Timer.objects.filter(pk=timer.pk, fired_at__isnull=True).update(fired_at=now):
+            return 0
+        instance = FlowInstance.objects.select_related("community", "submission").get(pk=timer.instance_id)
+        if instance.state != timer.state or instance.finished_at is not None:
+            return 0
+        flow = compiled(instance)
+        state = flow.states.get(instance.state)
+        refused = timer.transition or ""
+        message = _refusal_message(error)
+        title = flow.transitions[refused].title if refused in flow.transitions else refused
+        fallback = state.on_refused if state is not None else ""
+        if fallback and fallback != refused:
+            try:
+                with transaction.atomic():
+                    take(instance_id=instance.pk, name=fallback, timer=True,
+                         comment=_refusal_comment(title, message, "zh-hans"))
+                return 1
+            except (TransitionError, ObjectDoesNotExist) as second:  # the fallback refused too: flag the item
+                error, message = second, _refusal_message(second)
+                refused, title = fallback, flow.transitions[fallback].title
+        _stall(instance, refused, title, error, message, now)
+    return 1
+
+
+def _refusal_comment(title, message, language) -> str:
+    """"“公示期满上岗”未能执行: …": the words of a refused timer step, as its history shows them."""
+    from engine.forms.spec import text
+
+    with translation.override(language):
+        return gettext("“%(step)s” was refused: %(reason)s") % {
+            "step": text(title, language) or gettext("Closing the vote"),
+            "reason": message.get(language) or message["zh-hans"]}
+
+
+def _stall(instance, refused, title, error, message, now):
+    """Flag the item for the community's staff: the reason on the item, an event in its history,
+    a notification to the holders of the community's admin roles (in the site's language)."""
+    from django.conf import settings
+
+    reason = {"transition": refused, "code": getattr(error, "reason", "") or type(error).__name__,
+              "message": message}
+    FlowInstance.objects.filter(pk=instance.pk).update(stalled_at=now, stalled_reason=reason)
+    AuditEvent.objects.create(community=instance.community, instance=instance, actor_kind="timer",
+                              transition=f"stalled:{refused}"[:64], from_state=instance.state, to_state=instance.state,
+                              comment=_refusal_comment(title, message, "zh-hans"), data={"stalled": reason})
+    language = settings.LANGUAGE_CODE
+    with translation.override(language):
+        words = gettext("%(reference)s is held up and needs you: %(reason)s") % {
+            "reference": instance.submission.reference, "reason": _refusal_comment(title, message, language)}
+    Notification.objects.bulk_create([Notification(user_id=user, community=instance.community, instance=instance,
+                                                   message=words[:500])
+                                      for user in sorted(policy.admins_of(instance.community))])
+
+
+def stalled_items(user):
+    """The open items held up by a refused timer step in the communities the user administers
+    (policy.is_admin), longest held up first: for their inbox."""
+    if not user.is_authenticated:
+        return FlowInstance.objects.none()
+    stalled = FlowInstance.objects.filter(stalled_at__isnull=False, finished_at__isnull=True)
+    from engine.models import Community
+
+    ids = [community.pk for community in Community.objects.filter(pk__in=stalled.values("community"))
+           if policy.is_admin(user, community)]
+    return (stalled.filter(community_id__in=ids).select_related("submission", "community", "flow_version")
+            .defer("flow_version__content", "flow_version__source").order_by("stalled_at"))
 
 
 def _remind(instance, reminder):
@@ -904,6 +1078,8 @@ def cast_ballot(instance, *, voter: Person, option: str, paper=False, proxy: Per
             raise TransitionConflict("already voted", reason="voted", state=instance.state)
         return Ballot.objects.create(instance=instance, state=instance.state, voter=voter, option=option,
                                      paper=paper, proxy=proxy, entered_by=entered_by)
+
+
 
 
 def close_vote(instance) -> core.Tally:

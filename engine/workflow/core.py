@@ -27,6 +27,8 @@ from typing import Any
 from engine.definitions import guards
 from engine.definitions.durations import Duration, parse_duration
 
+from .inputs import check as inputs_check
+
 DEFAULT_OPTIONS = ("yes", "no", "abstain")
 
 # ---------------------------------------------------------------- the compiled flow
@@ -70,6 +72,7 @@ class State:
     final: bool = False
     due: Duration | None = None
     on_timeout: str = ""
+    on_refused: str = ""  # the timer's fallback when its transition is refused (a post full…)
     notice: dict | None = field(default=None, hash=False, compare=False)
     vote: Vote | None = None
     remind: dict | None = field(default=None, hash=False, compare=False)
@@ -167,7 +170,8 @@ def compile_flow(data: dict) -> Flow:
                         max_proxies=v.get("proxies", {}).get("max_per_holder", 0))
         states[name] = State(name=name, title=spec["title"], final=bool(spec.get("final")),
                              due=parse_duration(spec["due"]) if "due" in spec else None,
-                             on_timeout=spec.get("on_timeout", ""), notice=spec.get("notice"), vote=vote,
+                             on_timeout=spec.get("on_timeout", ""), on_refused=spec.get("on_refused", ""),
+                             notice=spec.get("notice"), vote=vote,
                              remind=spec.get("remind"))
     transitions = {}
     for spec in data["transitions"]:
@@ -405,11 +409,23 @@ def _guard_holds(transition, data, inputs):
 
 
 class Refusal(Exception):
-    """Why a transition cannot be taken: wrong_state, not_actor, guard, signed or unknown."""
+    """Why a transition cannot be taken: wrong_state, not_actor, input, guard, signed or unknown.
+    For input, `errors` are the FieldErrors of what was entered (engine.workflow.inputs)."""
 
-    def __init__(self, reason: str, transition: str, state: str):
+    def __init__(self, reason: str, transition: str, state: str, errors=()):
         super().__init__(f"{transition} from {state}: {reason}")
         self.reason, self.transition, self.state = reason, transition, state
+        self.errors = list(errors)
+
+
+def checked_inputs(transition: Transition, given: dict | None) -> tuple[dict, list]:
+    """The transition's inline inputs checked by their kinds (engine.workflow.inputs): the values
+    to keep and the errors. A transition that collects a form leaves its data to that form's
+    schema (checked by the adapter), so it is kept as given."""
+    if transition.form:
+        return dict(given or {}), []
+    kept, errors, _lookups = inputs_check(transition.inputs, given)
+    return kept, errors
 
 
 @dataclass(frozen=True)
@@ -430,13 +446,13 @@ def take(flow: Flow, state: str, name: str, facts: Facts, data: dict, inputs: di
         raise Refusal("unknown", name, state)
     if state not in transition.sources:
         raise Refusal("wrong_state", name, state)
-    inputs = inputs or {}
     seat = None
     if transition.actor.kind == "all_of":
         current = dict((signatures or {}).get(name, {}))
         seats = open_seats(transition.actor, facts, current)
         if not seats:
             raise Refusal("signed" if facts.person in current.values() else "not_actor", name, state)
+        inputs = _inputs_or_refuse(transition, inputs, state)
         seat = seats[0]
         stand_in = stand_in_for(transition.actor.members[seat], facts)
         current[str(seat)] = facts.person
@@ -445,10 +461,18 @@ def take(flow: Flow, state: str, name: str, facts: Facts, data: dict, inputs: di
     elif not actor_matches(transition.actor, facts):
         raise Refusal("not_actor", name, state)
     else:
+        inputs = _inputs_or_refuse(transition, inputs, state)
         stand_in = stand_in_for(transition.actor, facts)
     if transition.guard is not None and not guards.truthy(guards.evaluate(transition.guard, data, inputs)):
         raise Refusal("guard", name, state)
     return Outcome(name, state, transition.target, effects_of(flow, transition, state), seat, stand_in)
+
+
+def _inputs_or_refuse(transition: Transition, given: dict | None, state: str) -> dict:
+    kept, errors = checked_inputs(transition, given)
+    if errors:
+        raise Refusal("input", transition.name, state, errors)
+    return kept
 
 
 def effects_of(flow: Flow, transition: Transition, source: str) -> tuple:

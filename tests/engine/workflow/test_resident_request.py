@@ -81,7 +81,7 @@ def test_the_whole_journey_with_a_reopening_and_points_paid_once(world):
     assert act(people["resident"], submission, "analyse").status_code == 403
     assert act(people["other_leader"], submission, "analyse").status_code == 404  # not even visible to them
     missing = act(people["leader"], submission, "analyse", {})
-    assert missing.status_code == 400 and set(missing.json()["errors"]) == {"/analysis", "/handling_level"}
+    assert missing.status_code == 400 and set(missing.json()["errors"]) == {"/data/analysis", "/data/handling_level"}
     choices = Definition.objects.get(community=community, key="resident-request", kind="flow").live_version.data
     level = next(t for t in choices["transitions"] if t["name"] == "analyse")["input"]["handling_level"]["choices"][0]
     ok = act(people["leader"], submission, "analyse", {"analysis": "情况属实", "handling_level": level})

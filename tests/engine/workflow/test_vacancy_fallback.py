@@ -270,7 +270,7 @@ def test_a_stand_in_with_bad_input_writes_nothing(world):
     submission = world.request()
     response = act(world.secretary, submission, data={"analysis": ""})
     assert response.status_code == 400
-    assert set(response.json()["errors"]) == {"/analysis", "/handling_level"}
+    assert set(response.json()["errors"]) == {"/data/analysis", "/data/handling_level"}
     instance = FlowInstance.objects.get(submission=submission)
     assert instance.state == "collected" and not AuditEvent.objects.filter(instance=instance).exists()
 
