@@ -26,6 +26,7 @@ from django.urls import re_path
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from engine import clock as community_clock
 from engine import policy
 from engine.definitions.pipeline import SourceFile, check_files
 from engine.definitions.problems import Problem
@@ -297,7 +298,7 @@ class SimulateView(DefinitionMixin, LinliAdminView):
         # replay the posted path through the core; the first step it refuses ends it
         path, notice = _parse_path(params.get("path", ""), role_keys)
         simulation = Simulation(flow, data, vocabulary=vocabulary, inputs=flow_sample_inputs(flow, forms, shared, names),
-                                clock=timezone.localtime())
+                                clock=community_clock.local_now(self.definition.community))
         for name, who in path:
             try:
                 simulation.step(name, who)
@@ -318,7 +319,8 @@ class SimulateView(DefinitionMixin, LinliAdminView):
                     "transition": take, "reason": refusal.reason}
         if params.get("restart"):
             simulation = Simulation(flow, data, vocabulary=vocabulary,
-                                    inputs=flow_sample_inputs(flow, forms, shared, names), clock=timezone.localtime())
+                                    inputs=flow_sample_inputs(flow, forms, shared, names),
+                                    clock=community_clock.local_now(self.definition.community))
 
         state = flow.states[simulation.state]
         options = simulation.options(persona)
@@ -374,7 +376,7 @@ def _option(option, language):
 # ---------------------------------------------------------------- shadow replay
 
 
-def _history(instance, events, roles_of):
+def _history(instance, events, roles_of, zone=None):
     steps = []
     reassigned = set()
     for event in events:
@@ -390,7 +392,7 @@ def _history(instance, events, roles_of):
             roles = roles | {stand_in["role"]}
         steps.append(Recorded(
             transition=event.transition, roles=roles,
-            at=timezone.localtime(event.created_at), kind=event.actor_kind if event.actor_kind in ("timer", "vote") else "person",
+            at=timezone.localtime(event.created_at, zone), kind=event.actor_kind if event.actor_kind in ("timer", "vote") else "person",
             to_state=event.to_state, submitter=actor is not None and actor == instance.submission.submitter_id,
             assignee=actor is not None and (actor == instance.assignee_id or actor in reassigned), actor=actor,
             inputs=(event.data or {}).get("inputs") or {}))
@@ -412,14 +414,15 @@ def shadow_replay(record: Definition, flow_data: dict, months: int, language: st
         roles_of.setdefault(user_id, set()).add(role)
     roles_of = {k: frozenset(v) for k, v in roles_of.items()}
     draft = core.compile_flow(flow_data)
+    zone = community_clock.community_tz(record.community_id)  # the engine's deadlines are on this clock
     baselines = {}
     differing = []
     for instance in instances:
         version = instance.flow_version
         if version.pk not in baselines:
             baselines[version.pk] = core.compile_flow(version.data)
-        history = _history(instance, events.get(instance.pk, []), roles_of)
-        result = replay(draft, history, timezone.localtime(instance.submission.submit_time),
+        history = _history(instance, events.get(instance.pk, []), roles_of, zone)
+        result = replay(draft, history, timezone.localtime(instance.submission.submit_time, zone),
                         data=instance.submission.data, baseline=baselines[version.pk])
         if result.diverged:
             differing.append({"reference": instance.submission.reference, "state": instance.state,

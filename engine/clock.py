@@ -25,7 +25,6 @@ from django.utils import timezone
 from engine.workflow import calendar
 
 _FROZEN: contextvars.ContextVar[datetime.datetime | None] = contextvars.ContextVar("linli_clock", default=None)
-_ZONES: dict[tuple, ZoneInfo] = {}
 
 
 def now() -> datetime.datetime:
@@ -61,27 +60,18 @@ def zone_named(name: str | None) -> ZoneInfo:
 
 def community_tz(community) -> ZoneInfo:
     """The community's zone: `calendar.timezone` of its live community.yaml, else settings.TIME_ZONE.
-    `community` is a Community or its primary key. Read once per published version."""
+    `community` is a Community or its primary key. One small query (the key alone is read)."""
     from engine.models import Definition
 
     if community is None:
         return default_tz()
     community_id = getattr(community, "pk", community)
-    row = (Definition.objects.filter(community_id=community_id, kind="community")
-           .values_list("live_version_id", "live_version__content_hash").first())
-    if not row or row[0] is None:
+    name = (Definition.objects.filter(community_id=community_id, kind="community")
+            .values_list("live_version__content__definition__calendar__timezone", flat=True).first())
+    try:
+        return zone_named(name if isinstance(name, str) else None)
+    except ValueError:  # the linter refuses it at publishing; should an old version hold one, the default
         return default_tz()
-    if row not in _ZONES:
-        from engine.models import DefinitionVersion
-
-        if len(_ZONES) > 256:
-            _ZONES.clear()
-        data = DefinitionVersion.objects.get(pk=row[0]).data or {}
-        try:
-            _ZONES[row] = zone_named((data.get("calendar") or {}).get("timezone"))
-        except ValueError:  # the linter refuses it at publishing; an old version falls back
-            _ZONES[row] = default_tz()
-    return _ZONES[row]
 
 
 def local_now(community=None, tz: datetime.tzinfo | None = None) -> datetime.datetime:

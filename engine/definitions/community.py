@@ -8,6 +8,8 @@ above its parent's level, references to unknown levels, roles, flows).
 
 from __future__ import annotations
 
+import functools
+import zoneinfo
 from dataclasses import dataclass, field
 
 from .problems import suggest
@@ -56,6 +58,12 @@ KIND_NAMES = {
 }
 
 
+@functools.cache
+def time_zones() -> frozenset:
+    """The IANA zone names this system knows (the `timezone:` key must be one of them)."""
+    return frozenset(zoneinfo.available_timezones())
+
+
 def unknown(doc, pointer, kind, name, candidates, at_key=False):
     return doc.problem("ref.unknown", pointer, at_key=at_key, kind=KIND_NAMES[kind], name=name,
                        suggestion=suggest(name, candidates))
@@ -68,6 +76,10 @@ def index_community(doc: Document, folder: str) -> tuple[CommunityIndex, list]:
     index = CommunityIndex(slug=data["community"], kind=data.get("kind", "community"), parent=data.get("parent", ""))
     if not folder.startswith("_") and data["community"] != folder:
         problems.append(doc.problem("community.folder_mismatch", "/community", slug=data["community"], folder=folder))
+    zone = data.get("calendar", {}).get("timezone")
+    if zone is not None and zone not in time_zones():
+        problems.append(doc.problem("community.timezone", "/calendar/timezone", name=zone,
+                                    suggestion=suggest(zone, time_zones())))
 
     def define(registry, kind, key, pointer, value=None):
         if key in registry:

@@ -380,6 +380,10 @@ MESSAGES = {
         "zh-hans": "{kind} '{name}' 重复定义",
         "en": "{kind} '{name}' is defined twice",
     },
+    "community.timezone": {
+        "zh-hans": "时区 '{name}' 不是有效的 IANA 时区名 (例如 Asia/Shanghai)",
+        "en": "'{name}' is not an IANA time zone name (such as Asia/Shanghai)",
+    },
     "community.level_order": {
         "zh-hans": "单位 '{unit}' 的层级 '{level}' 应在上级单位的层级 '{parent_level}' 之下",
         "en": "unit '{unit}' at level '{level}' must sit below its parent's level '{parent_level}'",

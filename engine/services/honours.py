@@ -12,15 +12,14 @@ import datetime
 from dataclasses import dataclass
 
 from django.db.models import F, Max, Q, Sum
-from django.utils import timezone
 
+from engine import clock, policy
 from engine.definitions.durations import parse_duration
-from engine import policy
 from engine.models import Community, DefinitionVersion, LedgerEntry, Person
 from engine.points.core import period_bounds
 from engine.services.points import STORE_CATEGORY
 from engine.privacy import PrivacyRules
-from engine.workflow.calendar import deadline
+from engine.workflow.calendar import deadline, local_date
 
 _RULES: dict[tuple, PrivacyRules] = {}
 
@@ -88,18 +87,16 @@ class Candidate:
 
 def candidates_from_points(community: Community, roll: dict, period: Period) -> list[Candidate]:
     source = roll["source"]["points"]
-    tz = timezone.get_current_timezone()
-    entries = LedgerEntry.objects.filter(
-        community=community,
-        created_at__gte=datetime.datetime.combine(period.start, datetime.time(), tz),
-        created_at__lt=datetime.datetime.combine(period.end, datetime.time(), tz),
-    ).exclude(category=STORE_CATEGORY)
+    zone = clock.community_tz(community)
+    begin, until = clock.day_bounds(period.start, period.end, tz=zone)  # the community's local days
+    entries = LedgerEntry.objects.filter(community=community, created_at__gte=begin, created_at__lt=until
+                                         ).exclude(category=STORE_CATEGORY)
     if source.get("categories"):
         entries = entries.filter(category__in=source["categories"])
     audience = set(roll.get("audience") or [])
     if audience and "resident" not in audience:  # "resident": anyone of the community
         # the roles in force on the period's last day (or today, for a period not over yet)
-        day = min(period.end - datetime.timedelta(days=1), timezone.localdate())
+        day = min(period.end - datetime.timedelta(days=1), clock.today(tz=zone))
         holders = Q(person_id__in=policy.current_assignments(day=day).filter(community=community, role__in=audience)
                     .values("person_id"))
         if "member" in audience:
@@ -113,9 +110,10 @@ def candidates_from_points(community: Community, roll: dict, period: Period) -> 
     return [Candidate(people[r["person_id"]], r["points"]) for r in rows]
 
 
-def notice_end(roll: dict, now=None) -> datetime.date | None:
-    """The last day of the roll's public-notice window (公示期) started now, if it has one."""
+def notice_end(roll: dict, now=None, community=None) -> datetime.date | None:
+    """The last day of the roll's public-notice window (公示期) started now, if it has one: a
+    date on the community's calendar (settings.TIME_ZONE when no community is given)."""
     if not roll.get("notice"):
         return None
-    now = now or timezone.now()
-    return timezone.localtime(deadline(now, parse_duration(roll["notice"]))).date()
+    zone = clock.community_tz(community)
+    return local_date(deadline(now or clock.now(), parse_duration(roll["notice"]), zone), zone)

@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
+from engine import clock
 from engine.definitions.problems import PersonError
 from engine.models import Community, Definition, LedgerEntry, LedgerHead, Person, Redemption, StoreItem
 from engine.points.core import entry_hash, first_broken_link, period_bounds, rule_allows, window_open
@@ -164,9 +165,11 @@ def _change(*, person, reason, points, category, rule, idempotency_key, user, su
                     return existing
             if limit is not None:
                 _head(community)  # count under the lock, so two racing awards cannot both fit
-                start, end = period_bounds(limit["per"], day or timezone.localdate())
-                count = LedgerEntry.objects.filter(person=person, rule=rule, created_at__date__gte=start,
-                                                   created_at__date__lt=end).count()
+                # the period of the community's local date, and its local days' moments
+                zone = clock.community_tz(community)
+                start, end = clock.day_bounds(*period_bounds(limit["per"], day or clock.today(tz=zone)), tz=zone)
+                count = LedgerEntry.objects.filter(person=person, rule=rule, created_at__gte=start,
+                                                   created_at__lt=end).count()
                 if not rule_allows(limit, count):
                     raise RuleLimitReached(rule=rules[rule]["title"] if isinstance(rules[rule]["title"], str)
                                            else rules[rule]["title"]["zh-hans"], max=limit["max"])
@@ -188,7 +191,9 @@ def redeem(*, person, item_key, quantity=1, user=None, submission=None, day=None
     community = person.community
     data = _community_data(community)
     store = data.get("points", {}).get("store", {})
-    if not window_open(store.get("window"), day or timezone.localdate()):
+    zone = clock.community_tz(community)
+    day = day or clock.today(tz=zone)  # the community's date: the window opens at its midnight
+    if not window_open(store.get("window"), day):
         raise WindowClosed()
     with transaction.atomic():
         _head(community)  # one writer per community: stock, limits and balance are read consistently
@@ -198,8 +203,8 @@ def redeem(*, person, item_key, quantity=1, user=None, submission=None, day=None
         if item.stock < quantity:
             raise OutOfStock(item=item.title)
         if item.per_person:
-            window_start = _window_start(store.get("window"), day or timezone.localdate())
-            taken = (Redemption.objects.filter(person=person, item=item, created_at__date__gte=window_start)
+            window_start, _ = clock.day_bounds(_window_start(store.get("window"), day), day, tz=zone)
+            taken = (Redemption.objects.filter(person=person, item=item, created_at__gte=window_start)
                      .exclude(status=Redemption.Status.CANCELLED).aggregate(n=Sum("quantity"))["n"] or 0)
             if taken + quantity > item.per_person:
                 raise PerPersonLimit(item=item.title, max=item.per_person)
@@ -249,13 +254,10 @@ def cancel(redemption: Redemption, *, user=None, reason="取消兑换") -> Redem
 
 def leaderboard(community: Community, *, period="quarter", day=None, category=None, limit=20):
     """People by points earned in the period (awards less deductions; spending is not counted)."""
-    start, end = period_bounds(period, day or timezone.localdate())
-    tz = timezone.get_current_timezone()
-    entries = LedgerEntry.objects.filter(
-        community=community,
-        created_at__gte=datetime.datetime.combine(start, datetime.time(), tz),
-        created_at__lt=datetime.datetime.combine(end, datetime.time(), tz),
-    ).exclude(category=STORE_CATEGORY)
+    zone = clock.community_tz(community)
+    start, end = clock.day_bounds(*period_bounds(period, day or clock.today(tz=zone)), tz=zone)
+    entries = LedgerEntry.objects.filter(community=community, created_at__gte=start, created_at__lt=end
+                                         ).exclude(category=STORE_CATEGORY)
     if category:
         entries = entries.filter(category=category)
     rows = (entries.values("person_id").annotate(points=Sum("amount")).order_by("-points", "person_id")[:limit])

@@ -38,6 +38,7 @@ from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, TruncMonth
 from django.utils import timezone
 
+from engine import clock
 from engine.models import AuditEvent, Community, Definition, DefinitionVersion, FlowInstance, OrgUnit, PostAssignment
 
 MONTHS = 12
@@ -71,7 +72,7 @@ class Figures:
 def figures(community: Community, today: datetime.date | None = None) -> Figures:
     """The public figures of `community`; of its communities when it is a street.
 
-    `today` (a local date, Asia/Shanghai) picks the last of the twelve months; the totals are
+    `today` (the community's local date, engine.clock) picks the last of the twelve months; the totals are
     all-time."""
     if community.kind == Community.Kind.STREET:
         members = list(Community.objects.filter(parent=community).only("pk", "name"))
@@ -99,7 +100,7 @@ def figures(community: Community, today: datetime.date | None = None) -> Figures
         satisfaction=satisfaction, ratings=ratings,
         posts_filled=PostAssignment.objects.filter(community_id__in=ids, until__isnull=True).count(),
         posts_capacity=_posts_capacity(ids),
-        monthly=_monthly(items, today or timezone.localdate()),
+        monthly=_monthly(items, today, clock.community_tz(community)),
         per_community=per_community)
 
 
@@ -135,8 +136,10 @@ def _satisfaction(ids):
     return _one_decimal(str(row["average"])), row["count"]
 
 
-def _monthly(items, today):
-    zone = timezone.get_default_timezone()
+def _monthly(items, today, zone):
+    """Twelve months to `today` (default: the community's date today), by the months of the
+    community's wall clock (`zone`; a street's own zone for its communities)."""
+    today = today or clock.today(tz=zone)
     months = []
     year, month = today.year, today.month
     for _ in range(MONTHS):

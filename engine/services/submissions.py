@@ -13,9 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
-from engine import policy
+from engine import clock, policy
 from engine.definitions.problems import LinliError
 from engine.forms.registry import community_index, form_spec
 from engine.forms.spec import CHOICE_FORMATS
@@ -146,7 +145,7 @@ def submit(*, form, data, user, version=None, idempotency_key="", page=None, ses
                 community=community, form=form, form_version=version, submitter=submitter, data=data,
                 idempotency_key=idempotency_key, page=page, language=language,
                 unit=_unit_of(spec, data, community, user),
-                reference_stem=f"{spec.reference_prefix}{timezone.localdate():%Y%m%d}",
+                reference_stem=f"{spec.reference_prefix}{clock.today(community):%Y%m%d}",  # the community's date
             )
             if tokens:
                 attached = SubmissionFile.objects.filter(token__in=tokens, submission__isnull=True).update(

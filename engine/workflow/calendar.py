@@ -28,12 +28,11 @@ from engine.definitions.durations import Duration
 
 
 def local_moment(moment: datetime.datetime, tz: datetime.tzinfo | None = None) -> datetime.datetime:
-    """`moment` on the wall clock of `tz`. A naive moment is read as a wall-clock time in `tz`;
-    without `tz`, an aware moment keeps its own zone (the simulator's clock is already local)."""
+    """`moment` on the wall clock of `tz`. A naive moment is read as a wall-clock time in `tz`.
+    Without `tz`, a moment stays on the clock it carries: an aware one in its own zone, a naive
+    one as the local wall-clock time it already is (the simulator's clock)."""
     if moment.tzinfo is None or moment.utcoffset() is None:
-        if tz is None:
-            raise ValueError("a naive datetime needs a time zone to say which wall clock it is on")
-        return moment.replace(tzinfo=tz)
+        return moment.replace(tzinfo=tz) if tz is not None else moment
     return moment.astimezone(tz) if tz is not None else moment
 
 
