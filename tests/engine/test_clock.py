@@ -14,7 +14,7 @@ import pytest
 import time_machine
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from engine import clock
 from engine.models import Community, Definition, FlowInstance, Notification, OrgUnit, Person, RoleAssignment, Timer
@@ -162,12 +162,16 @@ def test_fire_timers_at_a_local_time_fires_what_is_due_and_schedules_from_it(min
 def test_fire_timers_refuses_a_bad_time_and_an_unknown_community_and_fires_nothing(minyue):
     community, people, grid = minyue
     dispatched(community, people, grid, beijing(2026, 9, 30, 7, 29))
-    with pytest.raises(CommandError, match="--at: tomorrow is not a date and time; write it as YYYY-MM-DD HH:MM"):
-        call_command("fire_timers", "--at", "tomorrow", stdout=io.StringIO())
-    with pytest.raises(CommandError, match="--community: no community nowhere"):
-        call_command("fire_timers", "--at", "2027-01-01 00:00", "--community", "nowhere", stdout=io.StringIO())
-    with pytest.raises(CommandError, match="give --at too"):
-        call_command("fire_timers", "--community", "minyue", stdout=io.StringIO())
+    with translation.override("zh-hans"):
+        with pytest.raises(CommandError, match="--at：tomorrow 不是日期和时间；请写成 YYYY-MM-DD HH:MM"):
+            call_command("fire_timers", "--at", "tomorrow", stdout=io.StringIO())
+        with pytest.raises(CommandError, match="--community：没有社区 nowhere"):
+            call_command("fire_timers", "--at", "2027-01-01 00:00", "--community", "nowhere", stdout=io.StringIO())
+    with translation.override("en"):
+        with pytest.raises(CommandError, match="--at: 2026-13-01 10:00 is not a date and time; write it as YYYY-MM-DD"):
+            call_command("fire_timers", "--at", "2026-13-01 10:00", stdout=io.StringIO())
+        with pytest.raises(CommandError, match="give --at too"):
+            call_command("fire_timers", "--community", "minyue", stdout=io.StringIO())
     assert not Timer.objects.exclude(fired_at=None).exists()
 
 
