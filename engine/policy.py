@@ -263,3 +263,36 @@ def can_award_points(user, community) -> bool:
 def visible_forms(user, queryset):
     """Published forms the user may open: every live form (what they may submit is can_submit)."""
     return queryset
+
+
+def _staff_at(user, community, unit) -> bool:
+    """Does the user hold a staff role (in force) at `unit` or at a unit above or covering it?"""
+    if unit is None:
+        return False
+    return any(unit.path.startswith(path) for path in _staff_units(user, community))
+
+
+def may_enter_ballots(user, instance) -> bool:
+    """May the user enter paper ballots and proxies on the vote of `instance` (a FlowInstance)? The
+    staff of the vote's scope only: those who manage the community, and those holding a staff role
+    at or above the item's unit. Seeing the item is not enough: its submitter, its assignee and
+    anyone the flow offers a step may open it, and none of them may vote for others. A voter casts
+    their own ballot whoever they are (the electorate decides that, not this)."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    community = instance.community
+    return is_admin(user, community) or _staff_at(user, community, instance.submission.unit)
+
+
+def may_see_private(user, submission) -> bool:
+    """May the user read the fields a form marks `private` (names, rooms and phones of residents
+    and supporters) on `submission`? The submitter themself, those who manage the community, and
+    staff at or above the item's unit. Not whoever else may open the item — a voter, a member
+    taking the order, a resident objecting to a notice, an assignee without a staff role. Every
+    surface asks this one question: the item page, the API, exports, public pages, messages."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if user.is_superuser or (submission.submitter_id is not None and submission.submitter_id == user.pk):
+        return True
+    community = submission.community
+    return is_admin(user, community) or _staff_at(user, community, submission.unit)

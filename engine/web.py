@@ -11,12 +11,14 @@ from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods
 
 from engine import policy
+from engine.forms.display import display_value, without_private
 from engine.forms.registry import form_spec
 from engine.forms.spec import text
 from engine.models import Definition, FlowInstance, Notification, Submission
 from engine.refusals import log_refusal
 from engine.services.vacancies import StandInWords
 from engine.workflow import adapter
+from engine.workflow.words import ballot_refusal, guard_refusal
 
 
 def _reasons(words, community, options) -> str:
@@ -102,8 +104,11 @@ def item(request, pk):
     from engine.forms.registry import community_choices
 
     names = community_choices(submission.community, language)
-    fields = [(text(f.title, language), display_value(f, submission.data.get(f.name), language, names))
-              for f in spec.fields if f.name in submission.data]
+    # fields a form marks private (names, rooms, phones) only for those the policy admits
+    data = submission.data if policy.may_see_private(request.user, submission) else \
+        without_private(spec.fields, submission.data)
+    fields = [(text(f.title, language), display_value(f, data.get(f.name), language, names))
+              for f in spec.fields if f.name in data]
     steps, history, now, reasons = [], [], timezone.now(), ""
     if instance is not None:
         flow = adapter.compiled(instance)
@@ -133,6 +138,7 @@ def item(request, pk):
                 label = gettext("Held up")
             history.append({"time": event.created_at, "title": text(label, language),
                             "to": text(target.title, language) if target else "", "comment": event.comment})
+        history = sorted(history + _entered_ballots(request.user, submission, instance), key=lambda e: e["time"])
     _step_errors(request, submission, steps)
     vote = _vote_offer(request.user, instance, language) if instance is not None else None
     return render(request, "linli/item.html", {
@@ -186,7 +192,7 @@ def _act(request, submission, instance, language):
         words = {"moved": gettext("Someone else has handled this item; see where it stands now"),
                  "wrong_state": gettext("The item is no longer at this step"),
                  "not_actor": gettext("You cannot take this step"),
-                 "guard": gettext("The conditions for this step are not met"),
+                 "guard": guard_refusal(adapter.compiled(instance), name, language),  # the flow's own words
                  "input": gettext("Please correct what you entered"),
                  "comment": gettext("Please write a comment")}
         detail = gettext("; ").join(e.text(language) for e in error.errors) if error.errors else ""
@@ -204,7 +210,7 @@ def _act(request, submission, instance, language):
                 "values": {key: str(request.POST.get(f"input-{key}", ""))[:2000] for key in kinds},
                 "comment": str(request.POST.get("comment", ""))[:2000]}
     else:
-        messages.success(request, gettext("Done"))
+        messages.success(request, gettext("The step is done"))
     return redirect("linli_item", pk=submission.pk)
 
 
@@ -245,6 +251,9 @@ def _vote_offer(user, instance, language):
 
 
 def _vote(request, submission, instance, language):
+    """The person's own ballot, and only theirs: the page takes no voter, so nobody votes for
+    another here (staff enter paper ballots and proxies through the API, as policy.may_enter_ballots
+    allows). Whether they are in the electorate the adapter asks, with the roles in force today."""
     from engine.models import Person
 
     person = Person.objects.filter(community=instance.community, user=request.user).first()
@@ -253,9 +262,26 @@ def _vote(request, submission, instance, language):
             raise adapter.TransitionNotAllowed("not in the electorate", reason="not_actor", state=instance.state)
         adapter.cast_ballot(instance, voter=person, option=request.POST.get("ballot", ""), entered_by=request.user)
     except adapter.TransitionError as error:
-        words = {"vote_closed": "表决已结束", "voted": "您已投过票", "not_actor": "您不在本次表决的选民之列",
-                 "no_vote": "这件事项现在没有表决", "option": "请选择一个选项"}
-        messages.error(request, words.get(error.reason, str(error)))
+        said = gettext("You have already voted") if error.reason == "voted" else ballot_refusal(error.reason)
+        messages.error(request, said)
     else:
-        messages.success(request, "已投票" if language.startswith("zh") else "Your vote is counted")
+        messages.success(request, gettext("Your vote is counted"))
     return redirect("linli_item", pk=submission.pk)
+
+
+def _entered_ballots(user, submission, instance):
+    """History entries for the ballots someone entered for another voter: what kind, and — for
+    the staff of the vote (policy.may_enter_ballots) — for whom and by whom."""
+    private = policy.may_enter_ballots(user, instance)
+    entries = []
+    for ballot in adapter.entered_ballots(instance):
+        title = gettext("Proxy ballot entered") if ballot.proxy_id else (
+            gettext("Paper ballot entered") if ballot.paper else gettext("Ballot entered for a voter"))
+        comment = ""
+        if private:
+            who = ballot.entered_by.get_full_name() or ballot.entered_by.username if ballot.entered_by else ""
+            comment = gettext("Voter: %(voter)s; entered by: %(who)s") % {"voter": ballot.voter.name, "who": who}
+            if ballot.proxy_id:
+                comment += gettext("; proxy: %(proxy)s") % {"proxy": ballot.proxy.name}
+        entries.append({"time": ballot.created_at, "title": title, "to": "", "comment": comment})
+    return entries

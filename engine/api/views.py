@@ -1,5 +1,8 @@
 """REST API views (contract paths in DESIGN.md). Thin: each calls the policy and one service."""
 
+import hashlib
+
+from django.db import IntegrityError
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import translation
@@ -14,6 +17,7 @@ from rest_framework.views import APIView
 
 from engine import policy, security
 from engine.api.parsing import SafeJSONParser
+from engine.forms.display import without_private
 from engine.forms.registry import form_spec
 from engine.forms.spec import text
 from engine.forms.validation import as_messages
@@ -21,6 +25,7 @@ from engine.models import Definition, Submission
 from engine.services import submissions as submission_service
 from engine.services.uploads import UploadRefused, store_upload
 from engine.services.vacancies import StandInWords
+from engine.workflow.words import ballot_refusal, guard_refusal
 
 
 Errors = inline_serializer("SubmissionErrors", {"errors": serializers.DictField(child=serializers.ListField(child=serializers.CharField()))})
@@ -130,7 +135,9 @@ class SubmissionCreate(APIView):
                    parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False)])
     def post(self, request, community, form):
         record = _form_or_404(community, form, with_flow=True)
-        key = request.headers.get("Idempotency-Key", "")[:64]
+        key, refused = _idempotency_key(request)
+        if refused is not None:
+            return refused
         with security.SubmissionSlot(request) as slot:  # visitors not signed in: so many per address
             if slot.refused:
                 return _too_many("anonymous_submission", slot.decision)
@@ -143,8 +150,11 @@ class SubmissionCreate(APIView):
             except submission_service.SubmissionInvalid as invalid:
                 return Response({"errors": as_messages(invalid.errors, translation.get_language())},
                                 status=status.HTTP_400_BAD_REQUEST)
+            except submission_service.IdempotencyKeyReused:
+                return _key_reused()
             except submission_service.IdempotencyConflict:
-                return Response({"errors": {"": ["Idempotency-Key already used"]}}, status=status.HTTP_409_CONFLICT)
+                return Response({"errors": {"Idempotency-Key": [translation.gettext(
+                    "This Idempotency-Key has already been used")]}}, status=status.HTTP_409_CONFLICT)
             slot.stored(result.created)
         submission = result.submission
         response = Response({"id": submission.pk, "reference": submission.reference, "state": _state(submission),
@@ -152,6 +162,26 @@ class SubmissionCreate(APIView):
         if not result.created:
             response["Idempotent-Replayed"] = "true"
         return response
+
+
+MAX_IDEMPOTENCY_KEY = 255
+
+
+def _idempotency_key(request):
+    """(the Idempotency-Key header, None), or ("", a 400 answer) when it is too long to be a key.
+    Whose key it is the service records (keys are per person); the header is never cut short."""
+    key = request.headers.get("Idempotency-Key", "").strip()
+    if len(key) > MAX_IDEMPOTENCY_KEY:
+        return "", Response({"errors": {"Idempotency-Key": [translation.gettext(
+            "An Idempotency-Key has at most %(count)d characters") % {"count": MAX_IDEMPOTENCY_KEY}]}}, status=400)
+    return key, None
+
+
+def _key_reused():
+    """422: the caller's own key came back with a different request (Stripe's answer)."""
+    return Response({"errors": {"Idempotency-Key": [translation.gettext(
+        "This Idempotency-Key was already used for a different request; send a new key with a new request")]}},
+        status=status.HTTP_422_UNPROCESSABLE_ENTITY)
 
 
 class FileUpload(APIView):
@@ -208,6 +238,13 @@ class SubmissionDetail(APIView):
                 {"time": e.created_at, "transition": e.transition, "from": e.from_state, "to": e.to_state,
                  "by": e.actor_kind if e.actor_id is None else ("me" if e.actor_id == request.user.pk else "staff"),
                  "comment": e.comment} for e in instance.events.all()]
+            private = policy.may_enter_ballots(request.user, instance)  # who entered whose ballot: staff
+            history += [{"time": b.created_at, "transition": "ballot_entered", "from": b.state, "to": b.state,
+                         "by": "me" if b.entered_by_id == request.user.pk else "staff", "comment": "",
+                         "paper": b.paper, "proxy": b.proxy_id is not None,
+                         **({"voter": b.voter.name, "entered_by": _user_name(b.entered_by)} if private else {})}
+                        for b in adapter.entered_ballots(instance)]
+            history.sort(key=lambda entry: entry["time"])
             transitions = [{"name": o.transition.name, "title": text(o.transition.title, language),
                             "form": o.transition.form or None, "inputs": o.transition.inputs or None,
                             "comment": o.transition.comment} for o in adapter.open_transitions(request.user, instance)]
@@ -215,9 +252,23 @@ class SubmissionDetail(APIView):
         return Response({
             "id": submission.pk, "reference": submission.reference, "community": submission.community.slug,
             "form": submission.form.key, "form_version": submission.form_version.number,
-            "submitted_at": submission.submit_time, "data": submission.data, "state": _state(submission),
+            "submitted_at": submission.submit_time, "data": _data_for(request.user, submission), "state": _state(submission),
             "version": version, "due": due, "history": history, "transitions": transitions,
         })
+
+
+def _data_for(user, submission) -> dict:
+    """The submission's data as `user` may read it: fields marked private only for those
+    policy.may_see_private admits."""
+    if policy.may_see_private(user, submission):
+        return submission.data
+    return without_private(form_spec(submission.form_version).fields, submission.data)
+
+
+def _user_name(user) -> str:
+    if user is None:
+        return ""
+    return user.get_full_name() or user.username
 
 
 class SubmissionTransition(APIView):
@@ -246,6 +297,8 @@ class SubmissionTransition(APIView):
                                     expected_version=body.get("version"))
         except adapter.TransitionError as error:
             payload = {"reason": error.reason, "state": error.state, "detail": str(error)}
+            if error.reason == "guard":  # the flow's own words for its guard, in the language asked for
+                payload["detail"] = guard_refusal(adapter.compiled(instance), str(body.get("transition", "")), language)
             if error.errors:
                 payload["errors"] = as_messages(error.errors, language)
             return Response(payload, status=error.status)
@@ -391,18 +444,42 @@ class Award(APIView):
                                  else "No such person in this community"]
         if errors:
             return Response({"errors": errors}, status=400)
+        key, refused = _idempotency_key(request)
+        if refused is not None:
+            return refused
+        if key:  # per person: the admin's own keys (an entry keeps the key it was made with)
+            key = _award_key(request.user, key)
         change = points_service.award if amount > 0 else points_service.deduct
         try:
             entry = change(person=person, category=data.get("category"), points=abs(amount), reason=reason,
-                           idempotency_key=request.headers.get("Idempotency-Key", "")[:128], user=request.user)
+                           idempotency_key=key, user=request.user)
         except points_service.PointsError as error:
             return Response({"errors": {"/points": [error.text(translation.get_language())]}}, status=400)
+        except IntegrityError:  # the admin's key, already used for another person
+            if not key:
+                raise
+            return _key_reused()
+        if key and (entry.person_id, entry.amount, entry.category, entry.reason) != (
+                person.pk, amount, data.get("category"), reason):
+            return _key_reused()  # the key's entry is another award than the one sent now
         return Response({"sequence": entry.sequence, "balance": entry.balance_after}, status=201)
 
 
+def _award_key(user, key) -> str:
+    """An award's key as stored: whose it is, then the key (a digest of a key too long for the
+    ledger's column), so one admin's retry never answers another admin's award."""
+    stored = f"award:{user.pk}:{key}"
+    if len(stored) <= 128:
+        return stored
+    return f"award:{user.pk}:#{hashlib.sha256(key.encode('utf-8')).hexdigest()}"
+
+
 class CastBallot(APIView):
-    """Vote on an item in a vote step: `{"option"}` for oneself; staff enter paper ballots and
-    proxies with `{"option", "voter", "paper": true, "proxy"}` (person ids)."""
+    """Vote on an item in a vote step: `{"option"}` casts the caller's own ballot. The staff of the
+    vote's scope (policy.may_enter_ballots) also enter paper ballots and proxies with
+    `{"option", "voter", "paper": true, "proxy"}` (person ids); each ballot keeps who entered it.
+    Seeing the item is not being staff: its submitter or assignee asking to enter another's ballot
+    is refused (403) and nothing is written."""
 
     permission_classes = [IsAuthenticated]
 
@@ -414,32 +491,51 @@ class CastBallot(APIView):
         from engine.models import FlowInstance, Person
         from engine.workflow import adapter
 
-        instance = FlowInstance.objects.select_related("community").filter(submission_id=pk).first()
+        instance = (FlowInstance.objects.select_related("community", "submission", "submission__unit")
+                    .filter(submission_id=pk).first())
         if instance is None:
-            raise Http404()
+            raise _not_found(request, "ballot", pk)
         body = request.data if isinstance(request.data, dict) else {}
         community = instance.community
-        staff = policy.is_admin(request.user, community) or policy.can_view_submission(request.user, instance.submission)
-        if not staff and not _in_open_electorate(request.user, instance):
+        voter_of_this_vote = _in_open_electorate(request.user, instance)
+        if not voter_of_this_vote and not policy.can_view_submission(request.user, instance.submission):
             raise _not_found(request, "ballot", pk)  # someone else's item: exactly like a missing one
-        if body.get("voter") is not None or body.get("paper") or body.get("proxy") is not None:
-            if not staff:
-                raise _not_found(request, "ballot", pk)
+        if body.get("voter") is not None or body.get("paper") not in (None, False) or body.get("proxy") is not None:
+            if not policy.may_enter_ballots(request.user, instance):
+                return Response({"reason": "not_staff", "state": instance.state, "detail": translation.gettext(
+                    "Only the staff in charge of this vote may enter paper ballots and proxies; "
+                    "cast your own ballot with the option alone")}, status=status.HTTP_403_FORBIDDEN)
             errors = {**_id_error(body, "voter", required=True), **_id_error(body, "proxy")}
+            if not isinstance(body.get("paper", False), bool):
+                errors["/paper"] = [translation.gettext("Say true or false")]
             if errors:
                 return Response({"errors": errors}, status=400)
-            voter = get_object_or_404(Person, community=community, pk=body.get("voter"))
-            proxy = Person.objects.filter(community=community, pk=body.get("proxy")).first() if body.get("proxy") else None
+            voter = Person.objects.filter(community=community, pk=body["voter"]).first()
+            if voter is None:
+                return Response({"errors": {"/voter": [translation.gettext("No such person in this community")]}},
+                                status=400)
+            proxy = None
+            if body.get("proxy") is not None:
+                proxy = Person.objects.filter(community=community, pk=body["proxy"]).first()
+                if proxy is None:
+                    return Response({"errors": {"/proxy": [translation.gettext("No such person in this community")]}},
+                                    status=400)
             paper = bool(body.get("paper"))
         else:
-            voter = get_object_or_404(Person, community=community, user=request.user)
+            voter = Person.objects.filter(community=community, user=request.user).first()
+            if voter is None or not voter_of_this_vote:
+                return Response({"reason": "not_actor", "state": instance.state,
+                                 "detail": ballot_refusal("not_actor")},
+                                status=status.HTTP_403_FORBIDDEN)
             proxy, paper = None, False
         try:
             ballot = adapter.cast_ballot(instance, voter=voter, option=str(body.get("option", "")), paper=paper,
                                          proxy=proxy, entered_by=request.user)
         except adapter.TransitionError as error:
-            return Response({"reason": error.reason, "state": error.state, "detail": str(error)}, status=error.status)
-        return Response({"option": ballot.option, "paper": ballot.paper}, status=201)
+            return Response({"reason": error.reason, "state": error.state,
+                             "detail": ballot_refusal(error.reason, str(error))}, status=error.status)
+        return Response({"option": ballot.option, "paper": ballot.paper, "voter": ballot.voter_id,
+                         "proxy": ballot.proxy_id}, status=201)
 
 
 class Reassign(APIView):

@@ -30,6 +30,33 @@ def display_value(field, value, language="zh-hans", names=None):
     return str(value)
 
 
+def without_private(fields, data):
+    """`data` without the values of fields the form marks `private` (`x-ui.fields.<path>.private`),
+    however deep: inside groups and in every row of a repeat group. For whoever
+    `engine.policy.may_see_private` says no to; values no field describes are kept as they are."""
+    if not isinstance(data, dict):
+        return data
+    described = {f.name: f for f in fields}
+    out = {}
+    for name, value in data.items():
+        field = described.get(name)
+        if field is None:
+            out[name] = value
+            continue
+        if field.private:
+            continue
+        if field.type == "object" and isinstance(value, dict):
+            value = without_private(field.children, value)
+            if not value:
+                continue  # a group of private fields only: nothing of it is shown
+        elif field.type == "array" and field.item is not None and field.item.type == "object" and isinstance(value, list):
+            value = [without_private(field.item.children, row) for row in value]
+            if value and not any(value):
+                continue  # rows of private fields only (supporters' names and rooms)
+        out[name] = value
+    return out
+
+
 def flat_data(submission, language="zh-hans"):
     spec = form_spec(submission.form_version)
     return {f.name: display_value(f, submission.data.get(f.name), language) for f in spec.fields}

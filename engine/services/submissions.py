@@ -5,11 +5,13 @@ authority), names a unit/post/item/team that the community really has, and refer
 files this person uploaded for this form. execute: in one transaction, store the submission
 with the version it was made under, attach its files, give it a reference number, and run the
 handlers registered for new submissions (the Flows issue starts a flow there). A repeated
-idempotency key returns the submission already made instead of making a second.
+idempotency key returns the submission already made instead of making a second; keys are per
+person (stored with whose they are), and one's own key sent with other data is refused.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
@@ -39,7 +41,28 @@ class SubmissionNotAllowed(LinliError):
 
 
 class IdempotencyConflict(LinliError):
-    """The key was already used by someone else."""
+    """The key was already used, and the server cannot tell whether by the caller (a visitor with
+    no session): answered 409, never with the submission it names."""
+
+
+class IdempotencyKeyReused(IdempotencyConflict):
+    """The caller's own key sent again with another form or other data: a new request under an old
+    key. Answered 422 (as Stripe does), never with the first result."""
+
+
+KEY_LENGTH = 64  # Submission.idempotency_key's max_length
+
+
+def scoped_key(scope: str, key: str) -> str:
+    """The stored form of a caller's key: `scope` (whose key it is) before it, so one person's key
+    never meets another's — the unique constraint on (community, idempotency_key) then holds per
+    person. A key too long for the column keeps its scope and a digest of the whole key, rather
+    than being cut (two long keys that differ only at the end are two keys)."""
+    stored = f"{scope}:{key}"
+    if len(stored) <= KEY_LENGTH:
+        return stored
+    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()
+    return f"{scope}:#{digest}"[:KEY_LENGTH]
 
 
 @dataclass
@@ -112,14 +135,18 @@ def submit(*, form, data, user, version=None, idempotency_key="", page=None, ses
     community = form.community
     if not policy.can_submit(user, spec, community):
         raise SubmissionNotAllowed(f"{user} may not submit {community.slug}/{form.key}")
-    if idempotency_key and not user.is_authenticated and key_is_secret:
+    # Keys are per person: whoever sends a key, it names only their own requests.
+    if idempotency_key and user.is_authenticated:
+        idempotency_key = scoped_key(f"u:{user.pk}", idempotency_key)
+    elif idempotency_key and key_is_secret:
         # a key the server issued and signed for this one form view: whoever holds it made it
-        idempotency_key = f"t:{idempotency_key}"[:64]
-    elif idempotency_key and not user.is_authenticated:
+        idempotency_key = scoped_key("t", idempotency_key)
+    elif idempotency_key:
         # Anonymous people are told apart only by their session: scope the key to it, so one
         # visitor cannot replay another's key to learn their reference number. Without a
         # session a repeated key is refused (409) rather than answered.
-        idempotency_key = f"s:{session_key}:{idempotency_key}"[:64] if session_key else f"x:{idempotency_key}"[:64]
+        idempotency_key = scoped_key(f"s:{session_key}", idempotency_key) if session_key else \
+            scoped_key("x", idempotency_key)
     if idempotency_key and not key_is_secret:
         existing = _existing(community, idempotency_key, user, form, data)
         if existing is not None:
@@ -189,8 +216,10 @@ def _existing(community, key, user, form, data):
     if existing is None:
         return None
     same_person = existing.submitter_id == user.pk if user.is_authenticated else key.startswith(("s:", "t:"))
+    if not same_person:
+        raise IdempotencyConflict(key)
     # A replay is the same request again; the key reused for another form or other data must
     # not answer with a submission that is not what was sent.
-    if not same_person or existing.form_id != form.pk or existing.data != data:
-        raise IdempotencyConflict(key)
+    if existing.form_id != form.pk or existing.data != data:
+        raise IdempotencyKeyReused(key)
     return existing

@@ -12,8 +12,8 @@ from __future__ import annotations
 import datetime
 from collections.abc import Mapping, Set
 
-from django.db import transaction
 from django.core.exceptions import ObjectDoesNotExist
+from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Left
 from django.dispatch import Signal
@@ -1054,7 +1054,9 @@ def electorate(instance, state) -> list[Person]:
 
 def cast_ballot(instance, *, voter: Person, option: str, paper=False, proxy: Person | None = None, entered_by=None,
                 now=None) -> Ballot:
-    """One ballot per voter while the vote is open; paper ballots and proxies are entered by staff."""
+    """One ballot per voter while the vote is open. Who may enter a ballot for another (paper
+    ballots, proxies) is the caller's question to policy.may_enter_ballots; `entered_by` is kept
+    on the ballot, and the item's history lists such ballots (entered_ballots)."""
     now = now or timezone.now()
     with transaction.atomic():
         instance = FlowInstance.objects.select_for_update().get(pk=instance.pk)
@@ -1076,10 +1078,23 @@ def cast_ballot(instance, *, voter: Person, option: str, paper=False, proxy: Per
                 raise TransitionNotAllowed("too many proxies", reason="proxy", state=instance.state)
         if Ballot.objects.filter(instance=instance, state=instance.state, voter=voter).exists():
             raise TransitionConflict("already voted", reason="voted", state=instance.state)
-        return Ballot.objects.create(instance=instance, state=instance.state, voter=voter, option=option,
-                                     paper=paper, proxy=proxy, entered_by=entered_by)
+        try:
+            with transaction.atomic():  # the database keeps one ballot per voter when two race past the check
+                return Ballot.objects.create(instance=instance, state=instance.state, voter=voter, option=option,
+                                             paper=paper, proxy=proxy, entered_by=entered_by)
+        except IntegrityError:
+            raise TransitionConflict("already voted", reason="voted", state=instance.state) from None
 
 
+def entered_ballots(instance) -> list[Ballot]:
+    """The ballots someone entered for another voter (a paper ballot, a proxy's, or any ballot not
+    entered by the voter's own account), oldest first, with the voter, the proxy and who entered
+    it: what the item's history shows so that ballots entered by staff can be checked. A ballot
+    the voter cast themself is not listed (nor is any ballot's option)."""
+    ballots = (Ballot.objects.filter(instance=instance).select_related("voter", "proxy", "entered_by")
+               .order_by("created_at", "pk"))
+    return [b for b in ballots if b.paper or b.proxy_id is not None
+            or (b.entered_by_id is not None and b.entered_by_id != b.voter.user_id)]
 
 
 def close_vote(instance) -> core.Tally:

@@ -230,7 +230,7 @@ def test_names_must_be_the_communitys_own(resident_client, admin_client_api):
 
 # Idempotency.
 
-def test_the_same_idempotency_key_twice_makes_one_submission(resident_client):
+def test_the_same_idempotency_key_twice_makes_one_submission(resident_client, resident):
     first = post(resident_client, SUBMIT_URL, REQUEST, HTTP_IDEMPOTENCY_KEY="req-2024-0001")
     assert first.status_code == 201
     assert "Idempotent-Replayed" not in first
@@ -239,32 +239,37 @@ def test_the_same_idempotency_key_twice_makes_one_submission(resident_client):
     assert again["Idempotent-Replayed"] == "true"
     assert again.json() == first.json()
     assert Submission.objects.count() == 1
-    assert Submission.objects.get().idempotency_key == "req-2024-0001"
+    assert Submission.objects.get().idempotency_key == f"u:{resident.pk}:req-2024-0001"  # the key is the person's
     # without a key, or with another key, a submission is a new one
     assert post(resident_client, SUBMIT_URL, REQUEST).json()["id"] != first.json()["id"]
     assert post(resident_client, SUBMIT_URL, REQUEST, HTTP_IDEMPOTENCY_KEY="req-2024-0002").status_code == 201
     assert Submission.objects.count() == 3
 
 
-def test_someone_elses_idempotency_key_is_a_conflict(resident_client, neighbour_client):
-    assert post(resident_client, SUBMIT_URL, REQUEST, HTTP_IDEMPOTENCY_KEY="shared-key").status_code == 201
+def test_someone_elses_idempotency_key_is_not_theirs_to_replay_or_block(resident_client, neighbour_client):
+    """Keys are per person (issue #17): the neighbour's "shared-key" is their own key, so it makes
+    their own submission — never the resident's answer, never a 409 that tells them it was used."""
+    mine = post(resident_client, SUBMIT_URL, REQUEST, HTTP_IDEMPOTENCY_KEY="shared-key")
+    assert mine.status_code == 201
     response = post(neighbour_client, SUBMIT_URL, REQUEST, HTTP_IDEMPOTENCY_KEY="shared-key")
-    assert response.status_code == 409
-    assert "errors" in response.json()
-    assert str(Submission.objects.get().pk) not in response.content.decode()
-    assert Submission.objects.count() == 1
+    assert response.status_code == 201 and "Idempotent-Replayed" not in response
+    assert response.json()["id"] != mine.json()["id"] and mine.json()["reference"] not in response.content.decode()
+    assert Submission.objects.count() == 2
 
 
-def test_an_idempotency_key_reused_for_another_request_is_a_conflict(resident_client):
-    """A replay answers the same request again; anything else sent under the key is not it."""
+def test_an_idempotency_key_reused_for_another_request_is_refused(resident_client):
+    """A replay answers the same request again; anything else sent under the key is not it: 422
+    (Stripe's answer to a key reused with another body), with words saying so."""
     first = post(resident_client, SUBMIT_URL, REQUEST, HTTP_IDEMPOTENCY_KEY="my-key").json()
     response = post(resident_client, SUBMIT_URL, {**REQUEST, "subject": "4号楼楼道灯也坏了"}, HTTP_IDEMPOTENCY_KEY="my-key")
-    assert response.status_code == 409
+    assert response.status_code == 422
+    assert response.json() == {"errors": {"Idempotency-Key": [
+        "这个 Idempotency-Key 已用于内容不同的请求；新的请求请使用新的 Idempotency-Key"]}}
     proposal = {"topic_type": "parking", "subject": "增设电动车充电桩", "background": "小区电动车越来越多，楼道充电有火灾隐患。",
                 "content": "在北门空地建设集中充电棚，按次收费。", "funding": "none"}
     response = post(resident_client, "/api/v1/forms/minyue/proposal/submissions/", proposal,
                     HTTP_IDEMPOTENCY_KEY="my-key")
-    assert response.status_code == 409
+    assert response.status_code == 422
     assert Submission.objects.count() == 1
     # the first request itself still replays
     again = post(resident_client, SUBMIT_URL, REQUEST, HTTP_IDEMPOTENCY_KEY="my-key")
@@ -292,7 +297,7 @@ def test_racing_requests_with_one_idempotency_key_make_one_submission(resident):
                                                                     idempotency_key="race-key"))
     assert failures == []
     assert len(results) == 8
-    assert Submission.objects.filter(idempotency_key="race-key").count() == 1
+    assert Submission.objects.filter(idempotency_key=f"u:{resident.pk}:race-key").count() == 1
     assert Submission.objects.count() == 1
     assert {r.submission.pk for r in results} == {Submission.objects.get().pk}
     assert sum(r.created for r in results) == 1

@@ -23,7 +23,7 @@ def test_the_leader_sees_the_item_in_the_inbox_and_takes_a_step_on_its_page(clie
     missing = client.post(f"/items/{submission.pk}/", {"transition": "analyse", "version": version}, follow=True)
     assert "请把内容填写完整" in missing.content.decode()
     done = client.post(f"/items/{submission.pk}/", {"transition": "analyse", "version": version,
-                                                   "input-analysis": "属实", "input-handling_level": "community"},
+                                                   "input-analysis": "属实", "input-handling_level": "社区办理"},
                        follow=True)
     assert "已完成" in done.content.decode() and "已研判" in done.content.decode()
     assert FlowInstance.objects.get(submission=submission).state == "analysed"
@@ -58,7 +58,7 @@ def test_the_resident_rates_the_result_on_the_items_page(client, world):
     refused = client.post(f"/items/{submission.pk}/", {"transition": "rate", "version": version,
                                                       "input-resolved": "false", "input-rating": "1",
                                                       "input-comment": "没修好"}, follow=True)
-    assert "条件不满足" in refused.content.decode()
+    assert "评价为不满意或问题未解决时，请选择“不满意，退回重办”。" in refused.content.decode()  # the flow's guard_message
     done = client.post(f"/items/{submission.pk}/", {"transition": "rate", "version": version,
                                                    "input-resolved": "true", "input-rating": "5"}, follow=True)
     assert "已办结" in done.content.decode()
