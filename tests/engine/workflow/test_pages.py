@@ -48,7 +48,7 @@ def test_the_resident_rates_the_result_on_the_items_page(client, world):
     from tests.engine.workflow.test_resident_request import act
 
     community, people, handler, submission = world
-    act(people["leader"], submission, "analyse", {"analysis": "属实", "handling_level": "community"})
+    act(people["leader"], submission, "analyse", {"analysis": "属实", "handling_level": "社区办理"})
     act(people["secretary"], submission, "dispatch", {"assignee": handler.pk})
     act(people["handler"], submission, "resolve", comment="已修好")
     client.force_login(people["resident"])

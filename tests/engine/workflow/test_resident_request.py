@@ -129,7 +129,7 @@ def test_the_inbox_lists_what_each_person_must_act_on(world):
 
 def test_the_deadline_escalates_by_timer_across_national_day(world):
     community, people, handler, submission = world
-    act(people["leader"], submission, "analyse", {"analysis": "属实", "handling_level": "community"})
+    act(people["leader"], submission, "analyse", {"analysis": "属实", "handling_level": "社区办理"})
     with time_machine.travel(datetime.datetime(2026, 9, 29, 10, 0, tzinfo=TZ), tick=False):
         act(people["secretary"], submission, "dispatch", {"assignee": handler.pk})
     instance = FlowInstance.objects.get(submission=submission)
@@ -150,7 +150,7 @@ def test_the_deadline_escalates_by_timer_across_national_day(world):
 def test_a_stale_version_gets_409_with_the_current_state(world):
     community, people, handler, submission = world
     version = FlowInstance.objects.get(submission=submission).version
-    act(people["leader"], submission, "analyse", {"analysis": "属实", "handling_level": "community"})
+    act(people["leader"], submission, "analyse", {"analysis": "属实", "handling_level": "社区办理"})
     stale = act(people["resident"], submission, "withdraw", version=version)
     assert stale.status_code == 409 and stale.json()["state"] == "analysed"
 
@@ -158,7 +158,7 @@ def test_a_stale_version_gets_409_with_the_current_state(world):
 @pytest.mark.django_db(transaction=True)
 def test_twenty_people_taking_one_transition_at_once_one_succeeds():
     community, people, handler, submission = build()
-    act(people["leader"], submission, "analyse", {"analysis": "属实", "handling_level": "community"})
+    act(people["leader"], submission, "analyse", {"analysis": "属实", "handling_level": "社区办理"})
     act(people["secretary"], submission, "dispatch", {"assignee": handler.pk})
     statuses, errors = race(20, lambda _: act(people["handler"], submission, "resolve", comment="办好了").status_code)
     assert errors == []
@@ -169,7 +169,7 @@ def test_twenty_people_taking_one_transition_at_once_one_succeeds():
 
 def test_reassignment_and_delegation_and_comments(world):
     community, people, handler, submission = world
-    act(people["leader"], submission, "analyse", {"analysis": "属实", "handling_level": "community"})
+    act(people["leader"], submission, "analyse", {"analysis": "属实", "handling_level": "社区办理"})
     act(people["secretary"], submission, "dispatch", {"assignee": handler.pk})
     other = Person.objects.create(community=community, name="另一位党员",
                                   user=get_user_model().objects.create_user("other", password="x" * 12))
@@ -197,7 +197,7 @@ def test_with_the_database_worker_a_deadline_is_a_task_due_at_that_moment(world,
 
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}  # Django resets its backends
     community, people, handler, submission = world
-    act(people["leader"], submission, "analyse", {"analysis": "属实", "handling_level": "community"})
+    act(people["leader"], submission, "analyse", {"analysis": "属实", "handling_level": "社区办理"})
     act(people["secretary"], submission, "dispatch", {"assignee": handler.pk})
     instance = FlowInstance.objects.get(submission=submission)
     queued = DBTaskResult.objects.filter(task_path="engine.workflow.tasks.fire_timers")
@@ -208,7 +208,7 @@ def test_the_inbox_selects_in_sql_only_items_with_a_step_for_the_caller(world):
     community, people, handler, submission = world
     form = Definition.objects.get(community=community, kind="form", key="resident-request")
     second = submit(form=form, data=submission.data, user=people["resident"]).submission
-    act(people["leader"], submission, "analyse", {"analysis": "属实", "handling_level": "community"})
+    act(people["leader"], submission, "analyse", {"analysis": "属实", "handling_level": "社区办理"})
     act(people["secretary"], submission, "dispatch", {"assignee": handler.pk})  # in progress: nothing for the leader
     client = APIClient()
     client.force_authenticate(people["leader"])
@@ -224,7 +224,7 @@ def test_the_inbox_selects_in_sql_only_items_with_a_step_for_the_caller(world):
 
 def test_the_inbox_filters_by_a_node_of_the_tree(world):
     community, people, handler, submission = world
-    act(people["leader"], submission, "analyse", {"analysis": "属实", "handling_level": "community"})
+    act(people["leader"], submission, "analyse", {"analysis": "属实", "handling_level": "社区办理"})
     client = APIClient()
     client.force_authenticate(people["secretary"])  # who dispatches analysed items
     unit = submission.unit
