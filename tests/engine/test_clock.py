@@ -79,7 +79,7 @@ def dispatched(community, people, grid, at):
         submission = submitted(community, people, grid)
         instance = FlowInstance.objects.get(submission=submission)
         adapter.take(instance_id=instance.pk, name="analyse", user=people["leader"].user,
-                     inputs={"analysis": "属实", "handling_level": "community"})
+                     inputs={"analysis": "属实", "handling_level": "社区办理"})
         adapter.take(instance_id=instance.pk, name="dispatch", user=people["secretary"].user,
                      inputs={"assignee": people["handler"].pk})
     return FlowInstance.objects.get(pk=instance.pk)
