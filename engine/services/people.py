@@ -17,9 +17,9 @@ import datetime
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from engine import clock
 from engine.definitions.problems import LinliError
 from engine.forms.spec import text
 from engine.models import Community, Definition, OrgUnit, PeopleChange, Person, RoleAssignment
@@ -236,7 +236,7 @@ def _snapshot(person) -> dict:
 # ---------------------------------------------------------------- roles
 
 
-def _until(value, pointer="/until") -> datetime.date | None:
+def _until(value, community, pointer="/until") -> datetime.date | None:
     if value in (None, ""):
         return None
     if isinstance(value, datetime.date):
@@ -246,7 +246,7 @@ def _until(value, pointer="/until") -> datetime.date | None:
             day = datetime.date.fromisoformat(str(value))
         except ValueError:
             _refuse(pointer, _("Give a date as YYYY-MM-DD."))
-    if day < timezone.localdate():
+    if day < clock.today(community):
         _refuse(pointer, _("The end date is already past."))
     return day
 
@@ -292,7 +292,7 @@ def give_role(person, *, actor, role, unit=None, organisation="", until=None, re
     there already is refused, so a second admin racing the first learns it was done."""
     community = person.community
     spec, node, organisation = resolve_role(community, role=role, unit=unit, organisation=organisation)
-    until = _until(until)
+    until = _until(until, community)
     try:
         with transaction.atomic():
             _lock(community)
@@ -303,7 +303,7 @@ def give_role(person, *, actor, role, unit=None, organisation="", until=None, re
                 _refuse("/role", _("%(name)s already holds “%(role)s” at %(unit)s.")
                         % {"name": person.name, "role": spec.title, "unit": node.name})
             assignment = RoleAssignment.objects.create(community=community, person=person, role=spec.key, unit=node,
-                                                       organisation=organisation, since=timezone.localdate(),
+                                                       organisation=organisation, since=clock.today(community),
                                                        until=until)
             _audit(community, PeopleChange.Action.GIVE_ROLE, actor=actor, person=person, reason=reason,
                    role=spec.key, unit=node.key, organisation=organisation,

@@ -22,8 +22,8 @@ import re
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.utils import timezone
 
+from engine import clock
 from engine.forms.spec import text
 from engine.models import Definition, OrgUnit, PeopleChange, Person, RoleAssignment
 
@@ -157,7 +157,7 @@ def check(community, filename: str, content: bytes) -> tuple[list[RosterRow], li
         member_value = item.get("member", "").strip()
         if member_value.lower() not in YES + NO:
             problems.append(RowProblem(number, "党员", f"“{member_value}”应为“是”或“否”"))
-        until = _until(item.get("until", "").strip(), number, problems)
+        until = _until(item.get("until", "").strip(), number, problems, community)
         if until and not role:
             problems.append(RowProblem(number, "截止", "没有角色的行不能写截止日期"))
         invite_value = item.get("invite", "").strip()
@@ -173,7 +173,7 @@ def check(community, filename: str, content: bytes) -> tuple[list[RosterRow], li
     return rows, problems
 
 
-def _until(value, number, problems):
+def _until(value, number, problems, community):
     if not value:
         return None
     try:
@@ -181,7 +181,7 @@ def _until(value, number, problems):
     except ValueError:
         problems.append(RowProblem(number, "截止", f"“{value}”不是日期, 请写成2027-06-30这样"))
         return None
-    if day < timezone.localdate():
+    if day < clock.today(community):
         problems.append(RowProblem(number, "截止", f"截止日期{value}已经过去"))
     return day
 
@@ -285,7 +285,7 @@ def _role_for(community, person, row, summary, actor, reason):
 
     assignment, created = RoleAssignment.objects.get_or_create(
         community=community, person=person, role=row.role, unit=row.unit, organisation=row.organisation,
-        defaults={"since": timezone.localdate(), "until": row.until})
+        defaults={"since": clock.today(community), "until": row.until})
     if not created and assignment.until == row.until:
         return
     if not created:
