@@ -10,7 +10,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods
 
-from engine import policy
+from engine import clock, policy
 from engine.forms.display import display_value, without_private
 from engine.forms.registry import form_spec
 from engine.forms.spec import text
@@ -42,7 +42,7 @@ def inbox(request):
         steps = adapter.open_transitions(request.user, instance, cache=cache)
         if steps:
             rows.append({"instance": instance, "state": _state_title(instance, language),
-                         "overdue": bool(instance.due_at and instance.due_at < now),
+                         "overdue": clock.is_overdue(instance, now),
                          "steps": [text(o.transition.title, language) for o in steps], "options": steps})
         if len(rows) >= 50:
             break
@@ -72,8 +72,7 @@ def my_items(request):
         instance = getattr(submission, "flow", None) if hasattr(submission, "flow") else None
         rows.append({"submission": submission, "title": text(form_spec(submission.form_version).title, language),
                      "state": _state_title(instance, language) if instance else "",
-                     "overdue": bool(instance and instance.due_at and not instance.finished_at
-                                     and instance.due_at < timezone.now())})
+                     "overdue": clock.is_overdue(instance)})
     return render(request, "linli/my_items.html", {"rows": rows})
 
 
@@ -146,7 +145,7 @@ def item(request, pk):
         "submission": submission, "instance": instance, "fields": fields, "steps": steps, "history": history,
         "stand_in_reason": reasons,
         "state": _state_title(instance, language) if instance else "",
-        "overdue": bool(instance and instance.due_at and instance.due_at < now and not instance.finished_at)})
+        "overdue": clock.is_overdue(instance, now)})
 
 
 def _coerce(value, kind):

@@ -15,7 +15,7 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from engine import policy, security
+from engine import clock, policy, security
 from engine.api.parsing import SafeJSONParser
 from engine.forms.display import without_private
 from engine.forms.registry import form_spec
@@ -346,7 +346,7 @@ class Tasks(APIView):
             taken.append((instance, steps))
             out.append({"id": instance.submission_id, "reference": instance.submission.reference,
                         "community": instance.community.slug, "flow": instance.flow.key, "state": instance.state,
-                        "due": instance.due_at, "overdue": bool(instance.due_at and instance.due_at < now),
+                        "due": instance.due_at, "overdue": clock.is_overdue(instance, now),
                         "transitions": [o.transition.name for o in steps]})
             if len(out) >= 50:
                 break
