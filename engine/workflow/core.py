@@ -469,6 +469,10 @@ def take(flow: Flow, state: str, name: str, facts: Facts, data: dict, inputs: di
 
 
 def _inputs_or_refuse(transition: Transition, given: dict | None, state: str) -> dict:
+    """What was entered, checked; None (a replayed or randomly walked path that records no
+    inputs) is not judged — as a guard on input.x is not judged before it is entered."""
+    if given is None:
+        return {}
     kept, errors = checked_inputs(transition, given)
     if errors:
         raise Refusal("input", transition.name, state, errors)

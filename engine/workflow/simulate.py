@@ -810,7 +810,7 @@ def replay(flow_data: dict, history: Iterable, clock: datetime.datetime, *, data
                 facts = persona.facts(flow)
                 if step.actor is not None and not persona.system:
                     facts = dataclasses.replace(facts, person=step.actor)
-                outcome = core.take(flow, state, name, facts, data, step.inputs, signatures)
+                outcome = core.take(flow, state, name, facts, data, step.inputs or None, signatures)
         except core.Refusal as refusal:
             words = {
                 "not_actor": _w(f"草稿中 {name} 只能由{actor_words(transition.actor, Vocabulary())[ZH]}办理，原办理人不在其中",

@@ -8,6 +8,7 @@ import pytest
 
 from engine.definitions.pipeline import check_paths
 from engine.workflow.core import Facts, Refusal, compile_flow, options, take, tally
+from engine.workflow.simulate import sample_inputs
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -60,7 +61,9 @@ def test_random_walks_stay_within_the_flow(key):
             for person in range(1, len(transition.actor.members) + 2):
                 try:
                     outcome = take(flow, state, transition.name, facts_for(transition.actor, person), data={},
-                                   inputs={"rating": 5, "resolved": True, "consent": True, "decision": "approve"},
+                                   # the canned answers of rating forms, and valid inline inputs (now checked)
+                                   inputs={"rating": 5, "resolved": True, "consent": True, "decision": "approve",
+                                           **sample_inputs(transition)},
                                    signatures=signatures)
                 except Refusal as refusal:
                     assert refusal.reason in ("guard", "signed")
