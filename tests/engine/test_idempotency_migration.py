@@ -10,7 +10,7 @@ from engine.services import submissions as submission_service
 from tests.engine.api.conftest import _fresh_registry_caches, definitions  # noqa: F401
 from tests.engine.api.test_forms_api import REQUEST
 
-migration = importlib.import_module("engine.migrations.0018_idempotency_per_person")
+migration = importlib.import_module("engine.migrations.0017_idempotency_per_person")
 
 
 @pytest.mark.usefixtures("definitions")

@@ -29,7 +29,7 @@ def per_person(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("engine", "0017_flow_stalled"),
+        ("engine", "0016_flow_stalled"),
     ]
 
     operations = [
