@@ -1,4 +1,4 @@
-"""Migration 0018: keys stored before keys were per person keep answering their own retries."""
+"""Migration 0017: keys stored before keys were per person keep answering their own retries."""
 
 import importlib
 
@@ -19,7 +19,7 @@ def test_old_keys_of_signed_in_people_become_theirs_and_still_replay(django_user
     form = Definition.objects.get(community__slug="minyue", kind="form", key="resident-request")
     old = submission_service.submit(form=form, data=REQUEST, user=resident).submission
     anonymous = submission_service.submit(form=form, data=REQUEST, user=resident).submission
-    Submission.objects.filter(pk=old.pk).update(idempotency_key="retry-1")  # as stored before 0018
+    Submission.objects.filter(pk=old.pk).update(idempotency_key="retry-1")  # as stored before 0017
     Submission.objects.filter(pk=anonymous.pk).update(idempotency_key="s:abc:k", submitter=None)
     migration.per_person(apps, None)
     assert Submission.objects.get(pk=old.pk).idempotency_key == f"u:{resident.pk}:retry-1"
