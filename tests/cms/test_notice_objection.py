@@ -133,8 +133,11 @@ def test_after_the_window_the_page_says_how_it_ended(notice, django_capture_on_c
     assert refused.status_code == 400 and "公示已经结束" in refused.content.decode()
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # the notice's page needs Wagtail's site
+@pytest.mark.django_db(transaction=True)
 def test_two_neighbours_objecting_at_once_make_one_objection():
+    from tests.test_production import wagtail_home
+
+    wagtail_home()  # the notice's page needs Wagtail's tree, which an earlier transactional test may have emptied
     users, instance = _notice_up()
     page = AnnouncementPage.objects.get(source=instance)
 
