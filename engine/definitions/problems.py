@@ -20,19 +20,25 @@ class LinliError(Exception):
 
 
 class PersonError(LinliError):
-    """A refusal a person acts on (sold out, post full…): a message template in Chinese and English.
+    """A refusal a person acts on (sold out, post full…): one English `message` template whose
+    Chinese lives in the catalogue (locale/zh_Hans), like every other word a person reads.
 
-    Subclasses set `zh` and `en`; the keyword arguments fill them in."""
+    Subclasses set `code` (stable, for callers and the API) and `message` (marked with
+    gettext_noop so makemessages finds it); the keyword arguments fill it in. A parameter may be a
+    lazy translation (gettext_lazy), so it is spoken in the reader's language too."""
 
     code = ""
-    zh = en = ""
+    message = ""
 
     def __init__(self, **params):
         self.params = params
-        super().__init__(self.en.format(**params))
+        super().__init__(self.message.format(**{k: str(v) for k, v in params.items()}))
 
     def text(self, language=DEFAULT_LANGUAGE):
-        return (self.zh if language.lower().startswith("zh") else self.en).format(**self.params)
+        from django.utils import translation
+
+        with translation.override(language or DEFAULT_LANGUAGE):
+            return translation.gettext(self.message).format(**{k: str(v) for k, v in self.params.items()})
 
 
 class DefinitionError(LinliError):

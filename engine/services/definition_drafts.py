@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from engine.definitions.pipeline import SHARED, CheckResult, Definition as CheckedDefinition, SourceFile, check_files
 from engine.definitions.problems import DefinitionError, PersonError, Problem
@@ -38,9 +39,8 @@ class DraftConflict(PersonError):
     """Someone saved (or published, or discarded) the draft since the caller loaded it."""
 
     code = "draft.conflict"
-    zh = "草稿已被{editor}在您打开之后修改（现在是第 {current} 版，您打开的是第 {expected} 版）。请重新打开编辑器，合并修改后再保存。"
-    en = ("The draft was changed by {editor} after you opened it (it is at revision {current}; you opened "
-          "revision {expected}). Reopen the editor and merge the changes before saving.")
+    message = gettext_noop("The draft was changed by {editor} after you opened it (it is at revision {current}; "
+                           "you opened revision {expected}). Reopen the editor and merge the changes before saving.")
 
 
 class KeyRefused(PersonError):
@@ -50,23 +50,20 @@ class KeyRefused(PersonError):
 
 
 class BadKey(KeyRefused):
-    zh = "代号 '{key}' 不可用：只能用小写英文字母、数字和连字符（如 repair-request），最长 64 个字符。"
-    en = ("'{key}' cannot be used as a key: use lowercase letters, digits and hyphens "
-          "(such as repair-request), at most 64 characters.")
+    message = gettext_noop("'{key}' cannot be used as a key: use lowercase letters, digits and hyphens "
+                           "(such as repair-request), at most 64 characters.")
 
 
 class KeyTaken(KeyRefused):
-    zh = "本社区已有代号为 '{key}' 的{kind_zh}。"
-    en = "This community already has a {kind_en} with the key '{key}'."
+    message = gettext_noop("This community already has a {kind} with the key '{key}'.")
 
 
 class NothingToPublish(PersonError):
     code = "draft.unchanged"
-    zh = "草稿与线上版本 v{number} 内容相同，无需发布。"
-    en = "The draft has the same content as the live version, v{number}: there is nothing to publish."
+    message = gettext_noop("The draft has the same content as the live version, v{number}: there is nothing to publish.")
 
 
-_KIND_WORDS = {"form": {"zh": "表单", "en": "form"}, "flow": {"zh": "流程", "en": "flow"}}
+_KIND_WORDS = {"form": gettext_lazy("form"), "flow": gettext_lazy("flow")}  # lazy: said in the reader's language
 
 
 # ---------------------------------------------------------------- where a file lies
@@ -166,7 +163,7 @@ def validate_new_key(community: Community, kind: str, key: str) -> str:
     taken = (Definition.objects.filter(community=community, kind=kind, key=key).exists()
              or DefinitionDraft.objects.filter(community=community, kind=kind, key=key).exists())
     if taken:
-        raise KeyTaken(key=key, kind_zh=_KIND_WORDS[kind]["zh"], kind_en=_KIND_WORDS[kind]["en"])
+        raise KeyTaken(key=key, kind=_KIND_WORDS[kind])
     return key
 
 
@@ -213,7 +210,7 @@ def start_new(community: Community, kind: str, key: str, *, user, form: str = ""
                 return DefinitionDraft.objects.create(community=community, kind=kind, key=key, updated_by=user,
                                                       source=starter_text(community, kind, key, form=form))
         except IntegrityError:  # another admin created it a moment ago
-            raise KeyTaken(key=key, kind_zh=_KIND_WORDS[kind]["zh"], kind_en=_KIND_WORDS[kind]["en"]) from None
+            raise KeyTaken(key=key, kind=_KIND_WORDS[kind]) from None
 
 
 def draft_for(community: Community, kind: str, key: str) -> DefinitionDraft | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from engine.definitions.problems import PersonError
 from engine.forms.spec import text
@@ -87,27 +88,27 @@ class OrgError(PersonError):
 
 class UnknownPost(OrgError):
     code = "unknown_post"
-    zh, en = "岗位 '{post}' 不存在", "unknown post '{post}'"
+    message = gettext_noop("unknown post '{post}'")
 
 
 class PostFull(OrgError):
     code = "post_full"
-    zh, en = "“{post}”在{unit}已满 ({capacity} 人)", "“{post}” at {unit} is full ({capacity})"
+    message = gettext_noop("“{post}” at {unit} is full ({capacity})")
 
 
 class WrongLevel(OrgError):
     code = "wrong_level"
-    zh, en = "“{post}”设在{level}一级, 不能在{unit}认领", "“{post}” is held at {level} level, not at {unit}"
+    message = gettext_noop("“{post}” is held at {level} level, not at {unit}")
 
 
 class NotEligible(OrgError):
     code = "not_eligible"
-    zh, en = "认领“{post}”需要以下角色之一: {roles}", "Claiming “{post}” needs one of these roles: {roles}"
+    message = gettext_noop("Claiming “{post}” needs one of these roles: {roles}")
 
 
 class AlreadyHolds(OrgError):
     code = "already_holds"
-    zh, en = "您已担任{unit}的“{post}”", "You already hold “{post}” at {unit}"
+    message = gettext_noop("You already hold “{post}” at {unit}")
 
 
 def _community_data(community) -> dict:
@@ -128,7 +129,7 @@ def post_spec(community, key):
 
 class UnknownUnit(OrgError):
     code = "unknown_unit"
-    zh, en = "单位“{unit}”不存在", "unknown unit “{unit}”"
+    message = gettext_noop("unknown unit “{unit}”")
 
 
 def unit_by_key(community, key) -> OrgUnit:
@@ -193,8 +194,7 @@ def post_board(unit: OrgUnit):
 
 class AboveMemberLevel(OrgError):
     code = "above_member_level"
-    zh, en = "党员在{level}报到: 请选择一个{level}或其下的单位, 而不是{unit}", \
-        "Members register at a {level}: choose a {level} or a unit within one, not {unit}"
+    message = gettext_noop("Members register at a {level}: choose a {level} or a unit within one, not {unit}")
 
 
 def member_unit(community, unit: OrgUnit) -> OrgUnit:

@@ -15,6 +15,7 @@ import datetime
 from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
+from django.utils.translation import gettext_noop, pgettext_lazy
 
 from engine import clock
 from engine.definitions.problems import PersonError
@@ -31,37 +32,37 @@ class PointsError(PersonError):
 
 class InsufficientPoints(PointsError):
     code = "insufficient_points"
-    zh, en = "积分不足: 现有 {balance} 分, 需要 {needed} 分", "Not enough points: {balance} available, {needed} needed"
+    message = gettext_noop("Not enough points: {balance} available, {needed} needed")
 
 
 class OutOfStock(PointsError):
     code = "out_of_stock"
-    zh, en = "“{item}”已兑完", "“{item}” is sold out"
+    message = gettext_noop("“{item}” is sold out")
 
 
 class WindowClosed(PointsError):
     code = "window_closed"
-    zh, en = "积分超市现在不开放兑换", "The points store is not open for redemption now"
+    message = gettext_noop("The points store is not open for redemption now")
 
 
 class RuleLimitReached(PointsError):
     code = "rule_limit"
-    zh, en = "“{rule}”本期已达到上限 ({max} 次)", "“{rule}” has reached its limit for this period ({max} times)"
+    message = gettext_noop("“{rule}” has reached its limit for this period ({max} times)")
 
 
 class UnknownName(PointsError):
     code = "unknown"
-    zh, en = "{kind} '{name}' 不存在", "unknown {kind} '{name}'"
+    message = gettext_noop("unknown {kind} '{name}'")
 
 
 class PerPersonLimit(PointsError):
     code = "per_person_limit"
-    zh, en = "“{item}”每人每期最多兑换 {max} 件", "At most {max} of “{item}” per person in one window"
+    message = gettext_noop("At most {max} of “{item}” per person in one window")
 
 
 class WrongState(PointsError):
     code = "wrong_state"
-    zh, en = "这笔兑换已是“{status}”, 不能再{action}", "This redemption is already {status}; it cannot be {action}"
+    message = gettext_noop("This redemption is already {status}; it cannot be {action}")
 
 
 _DATA: dict[tuple, dict] = {}
@@ -228,7 +229,7 @@ def hand_out(redemption: Redemption, *, user=None) -> Redemption:
     with transaction.atomic():
         locked = Redemption.objects.select_for_update().get(pk=redemption.pk)
         if locked.status != Redemption.Status.RESERVED:
-            raise WrongState(status=locked.get_status_display(), action="发放")
+            raise WrongState(status=locked.get_status_display(), action=pgettext_lazy("redemption action", "handed out"))
         locked.status = Redemption.Status.HANDED_OUT
         locked.save(update_fields=["status", "updated_at"])
     return locked
@@ -240,7 +241,7 @@ def cancel(redemption: Redemption, *, user=None, reason="取消兑换") -> Redem
         _head(redemption.community)
         locked = Redemption.objects.select_for_update().select_related("item", "person").get(pk=redemption.pk)
         if locked.status != Redemption.Status.RESERVED:
-            raise WrongState(status=locked.get_status_display(), action="取消")
+            raise WrongState(status=locked.get_status_display(), action=pgettext_lazy("redemption action", "cancelled"))
         refund = _append(community=locked.community, person=locked.person, amount=locked.points,
                          category=STORE_CATEGORY, reason=f"{reason}: {locked.item.title} × {locked.quantity}", user=user)
         StoreItem.objects.filter(pk=locked.item_id).update(stock=F("stock") + locked.quantity)
