@@ -1,7 +1,9 @@
 """Browser tests: Playwright's Python package driving Debian's Chromium (never a downloaded browser).
 
 `make browser-deps` installs /usr/bin/chromium when it is missing; where it still is not there,
-every test here is skipped with the reason rather than failing.
+every test here is skipped with the reason rather than failing — except in CI (the CI environment
+variable set, as `.ci/run` is run), where a missing browser fails the run: CI must not pass with
+its browser tests silently skipped.
 """
 
 import io
@@ -28,13 +30,21 @@ def chromium_missing():
     return not os.access(CHROMIUM, os.X_OK)
 
 
+def in_ci():
+    """CI=true (or any value but empty, 0, false, no), as CI services and `.ci/run` set it."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
 def pytest_collection_modifyitems(config, items):
-    """Without Chromium, skip before any set-up (the database is not even created for these)."""
+    """Without Chromium, skip before any set-up (the database is not even created for these);
+    in CI, stop the run instead, saying why."""
     if chromium_missing():
         here = Path(__file__).parent
-        for item in items:
-            if here in item.path.parents:
-                item.add_marker(pytest.mark.skip(reason=MISSING))
+        browser_items = [item for item in items if here in item.path.parents]
+        if browser_items and in_ci():
+            raise pytest.UsageError(f"CI is set and {len(browser_items)} browser tests cannot run: {MISSING}")
+        for item in browser_items:
+            item.add_marker(pytest.mark.skip(reason=MISSING))
 
 
 @pytest.fixture
@@ -60,7 +70,7 @@ def browser(site):
     flush after the test. In the test body, ORM calls, made only between page actions, are
     allowed, and the extra connection they open is closed here."""
     if chromium_missing():
-        pytest.skip(MISSING)
+        pytest.fail(MISSING) if in_ci() else pytest.skip(MISSING)
     from django.db import connections
     from playwright.sync_api import sync_playwright
 
