@@ -6,6 +6,7 @@ from django.db import IntegrityError
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import translation
+from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -306,8 +307,9 @@ class SubmissionTransition(APIView):
 
 
 class Tasks(APIView):
-    """The caller's inbox: open items they can see, overdue first, with the steps open to them.
-    A step the caller has only because its role is vacant where the item needs it is listed in
+    """The caller's to-dos: open items they can see, overdue first, with the steps open to them
+    and `vote` true when a ballot of theirs is awaited (adapter.todo: a submitter's withdrawing
+    while others review the item is not a to-do). A step the caller has only because its role is vacant where the item needs it is listed in
     the entry's `fallback` ({transition, role, unit, to, reason}), and `reason` says why in words."""
 
     permission_classes = [IsAuthenticated]
@@ -340,14 +342,15 @@ class Tasks(APIView):
         cache.preload_units([instance.submission.unit for instance in items])
         now, out, taken = timezone.now(), [], []
         for instance in items:
-            steps = adapter.open_transitions(request.user, instance, cache=cache)
-            if not steps:
-                continue  # a scope or a guard rules this item out
+            todo = adapter.todo(request.user, instance, cache=cache)
+            if not todo:
+                continue  # a scope or a guard rules this item out, or only the submitter's withdrawing is open
+            steps = todo.steps
             taken.append((instance, steps))
             out.append({"id": instance.submission_id, "reference": instance.submission.reference,
                         "community": instance.community.slug, "flow": instance.flow.key, "state": instance.state,
                         "due": instance.due_at, "overdue": clock.is_overdue(instance, now),
-                        "transitions": [o.transition.name for o in steps]})
+                        "transitions": [o.transition.name for o in steps], "vote": todo.vote})
             if len(out) >= 50:
                 break
         # why an item came to someone standing in for a vacant role: "fallback" lists the steps
@@ -415,14 +418,17 @@ class Balance(APIView):
 
 
 class Award(APIView):
-    """An admin awards (positive points) or deducts (negative) points by hand, with a reason.
-    Send `Idempotency-Key` so that a retried request pays once."""
+    """An admin awards points by a rule of community.yaml (`{"person", "rule", "reason"}`: the rule's
+    points, category and per-period limit), or by hand (`{"person", "category", "points", "reason"}`:
+    positive awards, negative deducts, at most POINTS_CEILING either way). Send `Idempotency-Key` so
+    that a retried request pays once."""
 
     permission_classes = [IsAuthenticated]
 
     @extend_schema(request=inline_serializer("AwardRequest", {
-        "person": serializers.IntegerField(), "category": serializers.CharField(),
-        "points": serializers.IntegerField(), "reason": serializers.CharField()}), responses=OpenApiTypes.OBJECT)
+        "person": serializers.IntegerField(), "rule": serializers.CharField(required=False),
+        "category": serializers.CharField(required=False), "points": serializers.IntegerField(required=False),
+        "reason": serializers.CharField()}), responses=OpenApiTypes.OBJECT)
     def post(self, request, community):
         from engine.models import Person
         from engine.services import points as points_service
@@ -431,17 +437,27 @@ class Award(APIView):
         if not policy.can_award_points(request.user, record):
             raise PermissionDenied()
         data, errors = request.data, {}
+        if not isinstance(data, dict):
+            return Response({"errors": {"": [gettext("The request body must be a JSON object.")]}}, status=400)
+        rule = data.get("rule")
         amount, reason = data.get("points"), str(data.get("reason", "")).strip()
-        if not isinstance(amount, int) or isinstance(amount, bool) or amount == 0:
-            errors["/points"] = ["请输入不为零的整数分值" if translation.get_language().startswith("zh")
-                                 else "Enter a whole number other than 0"]
+        if rule is not None:
+            if not isinstance(rule, str) or not rule:
+                errors["/rule"] = [gettext("Give the key of a points rule of community.yaml.")]
+            if amount is not None:
+                errors["/points"] = [gettext("A rule sets its own points: leave the points out.")]
+        elif not isinstance(amount, int) or isinstance(amount, bool) or amount == 0:
+            errors["/points"] = [gettext("Enter a whole number other than 0.")]
+        elif abs(amount) > POINTS_CEILING:
+            errors["/points"] = [gettext("At most %(max)d points at a time.") % {"max": POINTS_CEILING}]
         if not reason:
-            errors["/reason"] = ["请写明理由" if translation.get_language().startswith("zh") else "Give a reason"]
+            errors["/reason"] = [gettext("Give a reason.")]
+        elif len(reason) > REASON_MAX:
+            errors["/reason"] = [gettext("The reason is too long (at most %(max)d characters).") % {"max": REASON_MAX}]
         person = None if _id_error(data, "person", required=True) else (
             Person.objects.filter(community=record, pk=data.get("person")).first())
         if person is None:
-            errors["/person"] = ["本社区没有这个人" if translation.get_language().startswith("zh")
-                                 else "No such person in this community"]
+            errors["/person"] = [gettext("No such person in this community.")]
         if errors:
             return Response({"errors": errors}, status=400)
         key, refused = _idempotency_key(request)
@@ -449,20 +465,32 @@ class Award(APIView):
             return refused
         if key:  # per person: the admin's own keys (an entry keeps the key it was made with)
             key = _award_key(request.user, key)
-        change = points_service.award if amount > 0 else points_service.deduct
         try:
-            entry = change(person=person, category=data.get("category"), points=abs(amount), reason=reason,
-                           idempotency_key=key, user=request.user)
+            if rule is not None:
+                entry = points_service.award(person=person, rule=rule, reason=reason, idempotency_key=key,
+                                             user=request.user)
+            else:
+                change = points_service.award if amount > 0 else points_service.deduct
+                entry = change(person=person, category=data.get("category"), points=abs(amount), reason=reason,
+                               idempotency_key=key, user=request.user)
         except points_service.PointsError as error:
-            return Response({"errors": {"/points": [error.text(translation.get_language())]}}, status=400)
+            pointer = "/rule" if rule is not None and error.code == "unknown" else (
+                "/category" if rule is None and error.code == "unknown" else "/points")
+            return Response({"errors": {pointer: [error.text(translation.get_language())]}}, status=400)
         except IntegrityError:  # the admin's key, already used for another person
             if not key:
                 raise
             return _key_reused()
-        if key and (entry.person_id, entry.amount, entry.category, entry.reason) != (
-                person.pk, amount, data.get("category"), reason):
+        sent = (person.pk, rule or "", reason) if rule is not None else (person.pk, "", reason)
+        if key and ((entry.person_id, entry.rule, entry.reason) != sent
+                    or (rule is None and (entry.amount, entry.category) != (amount, data.get("category")))):
             return _key_reused()  # the key's entry is another award than the one sent now
-        return Response({"sequence": entry.sequence, "balance": entry.balance_after}, status=201)
+        return Response({"sequence": entry.sequence, "balance": entry.balance_after, "points": entry.amount,
+                         "rule": entry.rule or None}, status=201)
+
+
+POINTS_CEILING = 10_000  # a hand-made award or deduction; rules set their own amounts
+REASON_MAX = 500
 
 
 def _award_key(user, key) -> str:

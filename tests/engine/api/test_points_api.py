@@ -70,3 +70,56 @@ def test_an_admin_awards_with_a_reason_once_per_key_and_a_resident_cannot(setup)
                                           format="json")
     assert overdraw.status_code == 400 and "积分不足" in overdraw.json()["errors"]["/points"][0]
     assert points.balance(me) == 5
+
+
+@pytest.fixture
+def zanan_setup(db):
+    call_command("load_definitions", "workflows_yaml/kaiyuan", "workflows_yaml/minyue", "workflows_yaml/zanan",
+                 stdout=io.StringIO(), stderr=io.StringIO())
+    zanan = Community.objects.get(slug="zanan")
+    admin_role = next(r["key"] for r in zanan.definitions.get(kind="community").live_version.data["roles"]
+                      if r.get("admin"))
+    admin = get_user_model().objects.create_user("zanan-admin", password="x" * 12)
+    RoleAssignment.objects.create(community=zanan, role=admin_role, unit=OrgUnit.objects.get(community=zanan, depth=1),
+                                  person=Person.objects.create(community=zanan, user=admin, name="书记"))
+    patroller = Person.objects.create(community=zanan, name="巡逻队员")
+    return zanan, admin, patroller
+
+
+def test_an_admin_awards_by_a_rule_of_community_yaml_within_its_limit(zanan_setup):
+    zanan, admin, patroller = zanan_setup
+    api = client_for(admin)
+    url = "/api/v1/communities/zanan/points/awards/"
+    first = api.post(url, {"person": patroller.pk, "rule": "security_patrol", "reason": "12月3日夜间巡逻"},
+                     format="json")
+    assert first.status_code == 201 and first.json()["points"] == 3 and first.json()["rule"] == "security_patrol"
+    for n in range(7):  # the rule allows 8 a month
+        assert api.post(url, {"person": patroller.pk, "rule": "security_patrol", "reason": f"巡逻{n}"},
+                        format="json").status_code == 201
+    ninth = api.post(url, {"person": patroller.pk, "rule": "security_patrol", "reason": "巡逻9"}, format="json",
+                     HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert ninth.status_code == 400 and "上限" in ninth.json()["errors"]["/points"][0]
+    assert points.balance(patroller) == 24
+    unknown = api.post(url, {"person": patroller.pk, "rule": "no_such_rule", "reason": "x"}, format="json")
+    assert unknown.status_code == 400 and "/rule" in unknown.json()["errors"]
+    both = api.post(url, {"person": patroller.pk, "rule": "security_patrol", "points": 50, "reason": "x"},
+                    format="json")
+    assert both.status_code == 400 and "/points" in both.json()["errors"]
+    assert points.balance(patroller) == 24
+
+
+@pytest.mark.parametrize("body, pointer", [
+    ({"points": 2 ** 70}, "/points"),
+    ({"points": 2 ** 62}, "/points"),
+    ({"points": 10_001}, "/points"),
+    ({"points": -10_001}, "/points"),
+    ({"points": 5, "reason": "理" * 501}, "/reason"),
+    ({"points": True}, "/points"),
+])
+def test_hand_awards_are_bounded_and_nothing_is_written(zanan_setup, body, pointer):
+    zanan, admin, patroller = zanan_setup
+    category = points._community_data(zanan)["points"]["categories"][0]["key"]
+    sent = {"person": patroller.pk, "category": category, "reason": "表彰", **body}
+    answer = client_for(admin).post("/api/v1/communities/zanan/points/awards/", sent, format="json")
+    assert answer.status_code == 400 and pointer in answer.json()["errors"]
+    assert points.balance(patroller) == 0
