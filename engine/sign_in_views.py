@@ -3,7 +3,8 @@
 Residents sign in with their mobile number and a code sent by SMS, in two short steps that work
 without JavaScript: the number (a code is sent), then the code. Staff with a password open the
 username-and-password part of the same page. After signing in a person goes to a safe `next`,
-else staff to their inbox and residents to their own submissions.
+else an admin of one community to its dashboard, other staff to their inbox and residents to
+their own submissions (home_of).
 
 Thin: engine.services.sign_in sends and checks codes, Django's authenticate() and login() sign
 in (engine.security limits failed passwords), engine.policy says who is staff.
@@ -49,8 +50,32 @@ def _next(request) -> str:
     return ""
 
 
+def managed_communities(user) -> list:
+    """The communities the person manages, as engine.policy says (an admin role in force,
+    guardian's permission, or a superuser's every community)."""
+    from django.db.models import Q
+
+    from engine.models import Community
+
+    if not policy.manages_any(user):
+        return []
+    candidates = Community.objects.all() if user.is_superuser else Community.objects.filter(
+        Q(pk__in=policy.assignments(user).values("community"))
+        | Q(pk__in=policy.communities_managed_by_permission(user).values("pk")))
+    return [community for community in candidates if policy.is_admin(user, community)]
+
+
+def home_of(user) -> str:
+    """Where a person's day starts: an admin of exactly one community on its dashboard, other
+    staff in their inbox, residents on their own submissions."""
+    managed = managed_communities(user)
+    if len(managed) == 1:
+        return reverse("linli:dashboard", kwargs={"community": managed[0].slug})
+    return reverse("linli_inbox" if works_in_inbox(user) else "linli_my_items")
+
+
 def landing(request, user) -> str:
-    return _next(request) or reverse("linli_inbox" if works_in_inbox(user) else "linli_my_items")
+    return _next(request) or home_of(user)
 
 
 def _pretty(phone: str) -> str:

@@ -34,16 +34,21 @@ def _state_title(instance, language):
 
 @login_required
 def inbox(request):
+    """The person's to-dos: the items of adapter.inbox on which adapter.todo finds something for
+    them — a step, or a ballot they have not cast."""
     language = translation.get_language() or "zh-hans"
     cache = adapter.FactsCache(request.user)
     items = adapter.inbox(request.user, cache=cache)
     now, rows, words = timezone.now(), [], StandInWords(language)
     for instance in items[:100]:
-        steps = adapter.open_transitions(request.user, instance, cache=cache)
-        if steps:
+        todo = adapter.todo(request.user, instance, cache=cache)
+        if todo:
+            steps = [text(o.transition.title, language) for o in todo.steps]
+            if todo.vote:
+                steps.append(gettext("Vote"))
             rows.append({"instance": instance, "state": _state_title(instance, language),
-                         "overdue": clock.is_overdue(instance, now),
-                         "steps": [text(o.transition.title, language) for o in steps], "options": steps})
+                         "overdue": clock.is_overdue(instance, now), "vote": todo.vote,
+                         "steps": steps, "options": todo.steps})
         if len(rows) >= 50:
             break
     words.load([(row["instance"].community, o.stand_in) for row in rows for o in row["options"]])
@@ -55,12 +60,47 @@ def inbox(request):
                                                 "stalled": stalled})
 
 
+def _back(request, fallback):
+    """Where a form posted from a page returns: its own path when it says one, else `fallback`."""
+    from django.utils.http import url_has_allowed_host_and_scheme
+
+    candidate = request.POST.get("next", "")
+    if candidate.startswith("/") and url_has_allowed_host_and_scheme(candidate, allowed_hosts={request.get_host()}):
+        return redirect(candidate)
+    return redirect(fallback)
+
+
 @login_required
 @require_http_methods(["POST"])
 def notifications_read(request):
-    """Mark the caller's own notifications read (never anybody else's)."""
+    """Mark the caller's own notifications read (never anybody else's). Marking what another
+    request has just marked changes nothing: only unread ones are updated."""
     Notification.objects.filter(user=request.user, read_at__isnull=True).update(read_at=timezone.now())
-    return redirect("linli_inbox")
+    return _back(request, "linli_messages")
+
+
+@login_required
+@require_http_methods(["POST"])
+def notification_read(request, pk):
+    """Mark one of the caller's notifications read; another person's is not found."""
+    updated = Notification.objects.filter(pk=pk, user=request.user, read_at__isnull=True).update(read_at=timezone.now())
+    if not updated and not Notification.objects.filter(pk=pk, user=request.user).exists():
+        raise Http404
+    return _back(request, "linli_messages")
+
+
+@login_required
+def messages_page(request):
+    """The person's notification centre: unread first, then read, each linking to its item."""
+    from django.core.paginator import Paginator
+    from django.db.models import F
+
+    notes = (Notification.objects.filter(user=request.user).select_related("community", "instance")
+             .order_by(F("read_at").asc(nulls_first=True), "-created_at", "-pk"))
+    page = Paginator(notes, 50).get_page(request.GET.get("page"))
+    return render(request, "linli/messages.html", {
+        "page_obj": page, "notes": page.object_list,
+        "unread": Notification.objects.filter(user=request.user, read_at__isnull=True).count()})
 
 
 @login_required

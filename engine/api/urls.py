@@ -1,7 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
-from . import auth_views, people, views
+from . import auth_views, notifications, people, views
 
 app_name = "api"
 
@@ -19,6 +19,7 @@ urlpatterns = [
     path("submissions/<int:pk>/assignee/", views.Reassign.as_view(), name="reassign"),
     path("submissions/<int:pk>/comments/", views.Comment.as_view(), name="comment"),
     path("tasks/", views.Tasks.as_view(), name="tasks"),
+    path("notifications/", notifications.Notifications.as_view(), name="notifications"),
     path("communities/<slug:community>/points/leaderboard/", views.Leaderboard.as_view(), name="leaderboard"),
     path("communities/<slug:community>/points/balance/", views.Balance.as_view(), name="balance"),
     path("communities/<slug:community>/points/awards/", views.Award.as_view(), name="award"),

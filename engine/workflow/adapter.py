@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping, Set
+from dataclasses import dataclass
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Left
 from django.dispatch import Signal
 from django.utils import timezone, translation
@@ -439,10 +440,81 @@ def inbox(user, instances=None, cache: FactsCache | None = None):
     # steps open to any resident (objecting to a notice) are offered on the public page, not as
     # tasks: they count here only on items the person sees anyway (staff recording an objection)
     anyone = Q(submission__in=policy.visible_submissions(user, Submission.objects.all()))
-    return (actionable(user, instances, cache=cache, anyone=anyone)
+    cache = cache or FactsCache(user)
+    steps = actionable(user, instances, cache=cache, anyone=anyone)
+    ballots = _open_ballots(cache, instances)
+    if ballots is not None:  # or a vote the person may still cast (todo() asks the electorate per item)
+        steps = instances.filter(Q(pk__in=steps.values("pk")) | ballots)
+    return (steps
             .select_related("submission", "submission__unit", "flow", "community", "flow_version")
             .defer("flow_version__content", "flow_version__source")
             .order_by(F("due_at").asc(nulls_last=True), "entered_at"))
+
+
+def _open_ballots(cache, instances) -> Q | None:
+    """Items at a vote whose electorate role the person holds in the item's community and on which
+    they have not voted yet: a superset of where a ballot is theirs (the scope of the electorate is
+    checked per item by electorate()). None when they hold no such role."""
+    from engine.models import DefinitionVersion
+
+    held = cache.held_roles()
+    if not held:
+        return None
+    condition = Q(pk__in=[])
+    for version in (DefinitionVersion.objects.filter(definition__kind="flow", community__in=held.keys())
+                    .only("id", "community_id", "content_hash").order_by()):
+        states = [s.name for s in compiled(version).states.values()
+                  if s.vote is not None and s.vote.electorate.role in held[version.community_id]]
+        if states:
+            condition |= Q(flow_version_id=version.pk, state__in=states)
+    voted = Ballot.objects.filter(instance=OuterRef("pk"), state=OuterRef("state"), voter__user=cache.user)
+    return condition & ~Exists(voted)
+
+
+@dataclass(frozen=True)
+class ToDo:
+    """What an item asks of a person now: the steps open to them that are theirs to do, and
+    whether a ballot of theirs is awaited."""
+
+    steps: list
+    vote: bool
+
+    def __bool__(self):
+        return bool(self.steps) or self.vote
+
+
+def waits_on_submitter(flow: core.Flow, state: str) -> bool:
+    """Is the item waiting for its submitter (to rate, confirm, revise)? Not when someone else —
+    a role, the assignee, a resident, a vote — may move it on from here: then a step the submitter
+    may also take (withdrawing while the item is reviewed) is a choice, not a to-do."""
+    return all(actor.kind in ("submitter", "timer")
+               for transition in flow.leaving(state) for actor in _actors(transition.actor)) \
+        and getattr(flow.states.get(state), "vote", None) is None
+
+
+def todo(user, instance, cache: FactsCache | None = None) -> ToDo:
+    """The one answer, per item of inbox(), to "what is there for me to do here?": the open steps
+    (a submitter's own step only when the item waits on them) and whether a ballot is theirs. The
+    inbox page and GET /api/v1/tasks/ both list an item when this is true."""
+    flow = compiled(instance)
+    steps = open_transitions(user, instance, cache=cache)
+    if not waits_on_submitter(flow, instance.state):
+        steps = [o for o in steps if not _only_submitter(o.transition.actor)]
+    return ToDo(steps=steps, vote=_ballot_awaited(user, instance, flow))
+
+
+def _only_submitter(actor) -> bool:
+    return all(a.kind == "submitter" for a in _actors(actor))
+
+
+def _ballot_awaited(user, instance, flow) -> bool:
+    state = flow.states.get(instance.state)
+    if state is None or state.vote is None or instance.finished_at is not None:
+        return False
+    person = Person.objects.filter(community_id=instance.community_id, user=user).first()
+    if person is None or Ballot.objects.filter(instance=instance, state=instance.state, voter=person).exists():
+        return False
+    return person in electorate(instance, instance.state)
 
 
 def _vacant_items(cache, community_id, role: core.RoleActor, stand_ins, prefixes) -> Q | None:
