@@ -7,14 +7,15 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone, translation
+from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods
 
-from engine import clock, policy
-from engine.forms.display import display_value, without_private
+from engine import clock, item_page, policy
+from engine.forms.display import without_private
 from engine.forms.registry import form_spec
 from engine.forms.spec import text
-from engine.models import Definition, FlowInstance, Notification, Submission
+from engine.models import FlowInstance, Notification, Submission
 from engine.refusals import log_refusal
 from engine.services.vacancies import StandInWords
 from engine.workflow import adapter
@@ -120,7 +121,7 @@ def my_items(request):
 @require_http_methods(["GET", "POST"])
 def item(request, pk):
     language = translation.get_language() or "zh-hans"
-    queryset = Submission.objects.select_related("form_version", "community", "form")
+    queryset = Submission.objects.select_related("form_version", "community", "form", "submitter")
     submission = policy.visible_submission(request.user, pk, queryset)
     if submission is None:
         # the electorate of an open vote sees the item it votes on, and nothing else
@@ -140,52 +141,35 @@ def item(request, pk):
             return _vote(request, submission, instance, language)
         return _act(request, submission, instance, language)
     spec = form_spec(submission.form_version)
-    from engine.forms.registry import community_choices
-
-    names = community_choices(submission.community, language)
     # fields a form marks private (names, rooms, phones) only for those the policy admits
     data = submission.data if policy.may_see_private(request.user, submission) else \
         without_private(spec.fields, submission.data)
-    fields = [(text(f.title, language), display_value(f, data.get(f.name), language, names))
-              for f in spec.fields if f.name in data]
-    steps, history, now, reasons = [], [], timezone.now(), ""
+    fields = item_page.submitted_fields(submission, spec, data, language)
+    groups, steps, history, reasons, status = [], [], [], "", None
     if instance is not None:
-        flow = adapter.compiled(instance)
         options = adapter.open_transitions(request.user, instance)
         reasons = _reasons(StandInWords(language), submission.community, options)
-        for option in options:
-            transition = option.transition
-            inputs = [{"name": name, "title": text(field.get("title", name), language), "type": field["type"],
-                       "required": field.get("required", False), "choices": field.get("choices", [])}
-                      for name, field in transition.inputs.items()]
-            form_fields = []
-            if transition.form:
-                record = Definition.objects.filter(community=instance.community, kind="form",
-                                                   key=transition.form).first()
-                if record:
-                    form_fields = [{"name": f.name, "title": text(f.title, language), "type": f.type,
-                                    "choices": [(c.value, text(c.label, language)) for c in f.choices]}
-                                   for f in form_spec(record.live_version).fields]
-            steps.append({"name": transition.name, "title": text(transition.title, language), "inputs": inputs,
-                          "form_fields": form_fields, "comment": transition.comment})
-        history = [{"time": submission.submit_time, "title": "提交" if language.startswith("zh") else "Submitted",
-                    "to": text(flow.states[flow.start].title, language), "comment": ""}]
-        for event in instance.events.all():
-            target = flow.states.get(event.to_state)
-            label = flow.transitions[event.transition].title if event.transition in flow.transitions else event.transition
-            if event.transition.startswith("stalled:"):  # a timer's step refused (adapter._stall)
-                label = gettext("Held up")
-            history.append({"time": event.created_at, "title": text(label, language),
-                            "to": text(target.title, language) if target else "", "comment": event.comment})
+        groups, steps = item_page.open_steps(instance, options, language)
+        history = item_page.history(instance, submission, language)
         history = sorted(history + _entered_ballots(request.user, submission, instance), key=lambda e: e["time"])
-    _step_errors(request, submission, steps)
+        status = item_page.status(instance, language)
+    kept = _step_errors(request, submission, steps)
+    for group in groups:
+        post = kept.get("post") if kept and any(s["name"] == kept.get("transition") for s in group["steps"]) else None
+        group["form"] = item_page.transition_form(submission.community, group["form_key"], language,
+                                                  MultiValueDict(post) if post else None)
+        if post:
+            group["form"].is_valid()  # the errors of what was entered, next to each field
+        group["form_title"] = text(group["form"].spec.title, language) if group["form"] else ""
+        group["show_comment"] = any(s["comment"] == "required" for s in group["steps"])
+        group["comment_value"] = kept.get("comment", "") if post else ""
+        group["comment_errors"] = kept.get("errors", {}).get("comment", []) if post else []
     vote = _vote_offer(request.user, instance, language) if instance is not None else None
     return render(request, "linli/item.html", {
-        "vote": vote,
-        "submission": submission, "instance": instance, "fields": fields, "steps": steps, "history": history,
-        "stand_in_reason": reasons,
-        "state": _state_title(instance, language) if instance else "",
-        "overdue": clock.is_overdue(instance, now)})
+        "vote": vote, "subject": item_page.subject(spec, data, language),
+        "submission": submission, "instance": instance, "fields": fields, "groups": groups, "steps": steps,
+        "history": history, "stand_in_reason": reasons, "status": status,
+        "overdue": clock.is_overdue(instance, timezone.now())})
 
 
 def _coerce(value, kind):
@@ -207,21 +191,34 @@ _STEP_ERRORS = "linli_step_errors"
 _INPUT = "/data/"
 
 
+def _keep_errors(request, submission, name, by_input, values):
+    request.session[_STEP_ERRORS] = {
+        "item": submission.pk, "transition": name, "errors": by_input, "values": values,
+        "post": {key: [str(v)[:2000] for v in request.POST.getlist(key)] for key in request.POST
+                 if key.startswith(f"{item_page.INPUT_PREFIX}-")},
+        "comment": str(request.POST.get("comment", ""))[:2000]}
+
+
 def _act(request, submission, instance, language):
-    """Take the step posted from the item page through the adapter, as the API does. When what
-    was entered is refused, the errors (in the reader's language) and the values entered are
-    kept for the next view of the page, which shows each error next to its input."""
+    """Take the step posted from the item page through the adapter, as the API does. A step
+    collecting a form reads it with that form's own fields; when what was entered is refused,
+    the errors (in the reader's language) and the values entered are kept for the next view of
+    the page, which shows each error next to its input."""
     name = request.POST.get("transition", "")
-    transition = adapter.compiled(instance).transitions.get(name)
+    flow = adapter.compiled(instance)
+    transition = flow.transitions.get(name)
     inputs, kinds = {}, {}
-    if transition is not None:
-        if transition.form:
-            record = Definition.objects.filter(community=instance.community, kind="form", key=transition.form).first()
-            kinds = {f.name: f.type for f in form_spec(record.live_version).fields} if record else {}
-        else:
-            kinds = {key: spec["type"] for key, spec in transition.inputs.items()}
+    if transition is not None and transition.form:
+        form = item_page.transition_form(instance.community, transition.form, language, request.POST)
+        if form is not None and not form.is_valid():
+            messages.error(request, gettext("Please correct what you entered"))
+            _keep_errors(request, submission, name, {k: list(v) for k, v in form.errors.items()}, {})
+            return redirect("linli_item", pk=submission.pk)
+        inputs = dict(form.instance) if form is not None else {}
+    elif transition is not None:
+        kinds = {key: spec.get("type", "text") for key, spec in transition.inputs.items()}
         for key, kind in kinds.items():
-            value = _coerce(request.POST.get(f"input-{key}"), kind)
+            value = _coerce(request.POST.get(f"{item_page.INPUT_PREFIX}-{key}"), kind)
             if value is not None:
                 inputs[key] = value
     try:
@@ -231,42 +228,49 @@ def _act(request, submission, instance, language):
         words = {"moved": gettext("Someone else has handled this item; see where it stands now"),
                  "wrong_state": gettext("The item is no longer at this step"),
                  "not_actor": gettext("You cannot take this step"),
-                 "guard": guard_refusal(adapter.compiled(instance), name, language),  # the flow's own words
+                 "guard": guard_refusal(flow, name, language),  # the flow's own words
                  "input": gettext("Please correct what you entered"),
                  "comment": gettext("Please write a comment")}
         detail = gettext("; ").join(e.text(language) for e in error.errors) if error.errors else ""
         said = words.get(error.reason) or (str(error) if isinstance(error, adapter.TransitionRefused)
                                             else gettext("The step was not taken"))
-        messages.error(request, gettext("%(problem)s: %(detail)s") % {"problem": said, "detail": detail} if detail else said)
         if error.errors:
+            messages.error(request, said)  # the details stand next to their fields
             by_input = {}
             for field_error in error.errors:
                 pointer = field_error.pointer
                 key = pointer[len(_INPUT):].split("/")[0] if pointer.startswith(_INPUT) else pointer.lstrip("/")
                 by_input.setdefault(key, []).append(field_error.text(language))
-            request.session[_STEP_ERRORS] = {
-                "item": submission.pk, "transition": name, "errors": by_input,
-                "values": {key: str(request.POST.get(f"input-{key}", ""))[:2000] for key in kinds},
-                "comment": str(request.POST.get("comment", ""))[:2000]}
+            _keep_errors(request, submission, name, by_input,
+                         {key: str(request.POST.get(f"{item_page.INPUT_PREFIX}-{key}", ""))[:2000] for key in kinds})
+        else:
+            messages.error(request, gettext("%(problem)s: %(detail)s") % {"problem": said, "detail": detail}
+                           if detail else said)
+            if error.reason in ("guard", "comment"):  # keep what was entered to correct it
+                _keep_errors(request, submission, name, {}, {
+                    key: str(request.POST.get(f"{item_page.INPUT_PREFIX}-{key}", ""))[:2000] for key in kinds})
     else:
-        messages.success(request, gettext("The step is done"))
+        moved_to = flow.states.get(transition.target) if transition else None
+        messages.success(request, gettext("“%(step)s” is done; the item is now “%(state)s”") % {
+            "step": text(transition.title, language), "state": text(moved_to.title, language) if moved_to else ""})
     return redirect("linli_item", pk=submission.pk)
 
 
 def _step_errors(request, submission, steps):
     """The errors of the step refused on the last post (see _act), each put on its input with the
-    value entered; read once."""
+    value entered; read once. Returns what was kept (for the steps drawn as one form)."""
     kept = request.session.pop(_STEP_ERRORS, None)
     if not kept or kept.get("item") != submission.pk:
-        return
+        return {}
     for step in steps:
         if step["name"] != kept.get("transition"):
             continue
         step["comment_value"] = kept.get("comment", "")
         step["comment_errors"] = kept["errors"].get("comment", [])
-        for field in [*step["inputs"], *step["form_fields"]]:
+        for field in step["inputs"]:
             field["errors"] = kept["errors"].get(field["name"], [])
             field["value"] = kept["values"].get(field["name"], "")
+    return kept
 
 
 def _vote_offer(user, instance, language):

@@ -19,6 +19,7 @@ import decimal
 from django import forms
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import translation
+from django.utils.translation import gettext
 from django.utils.datastructures import MultiValueDict
 
 from .spec import CHOICE_FORMATS, FieldSpec, FormSpec, text
@@ -205,6 +206,8 @@ def _choices(spec: FieldSpec, names: dict, language):
         return [(c.value, text(c.label, language)) for c in spec.choices]
     if spec.format in CHOICE_FORMATS:
         return [(key, title) for key, title in names.get(spec.format, [])]
+    if spec.type == "boolean":  # a yes/no question drawn as radios (x-ui widget: radio)
+        return [(True, gettext("Yes")), (False, gettext("No"))]
     return []
 
 

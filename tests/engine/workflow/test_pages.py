@@ -56,10 +56,10 @@ def test_the_resident_rates_the_result_on_the_items_page(client, world):
     assert 'value="rate"' in page and 'value="reopen"' in page and "满意度" in page
     version = FlowInstance.objects.get(submission=submission).version
     refused = client.post(f"/items/{submission.pk}/", {"transition": "rate", "version": version,
-                                                      "input-resolved": "false", "input-rating": "1",
+                                                      "input-resolved": "False", "input-rating": "1",
                                                       "input-comment": "没修好"}, follow=True)
     assert "评价为不满意或问题未解决时，请选择“不满意，退回重办”。" in refused.content.decode()  # the flow's guard_message
     done = client.post(f"/items/{submission.pk}/", {"transition": "rate", "version": version,
-                                                   "input-resolved": "true", "input-rating": "5"}, follow=True)
+                                                   "input-resolved": "True", "input-rating": "5"}, follow=True)
     assert "已办结" in done.content.decode()
     assert FlowInstance.objects.get(submission=submission).state == "closed"
