@@ -36,6 +36,7 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.template import engines
 from django.utils import translation
+from django.utils.translation import gettext, gettext_noop, pgettext
 from django.views.decorators.csp import csp_override
 from django.views.decorators.debug import sensitive_variables
 
@@ -197,35 +198,29 @@ def login_refused(request) -> Decision | None:
 
 # ---------------------------------------------------------------- what the person reads
 
-_TEXT = {
+_TEXT = {  # English msgids; their Chinese is in the catalogue
     "login": {
-        "title": ("登录尝试次数过多", "Too many sign-in attempts"),
-        "body": ("为保护账户安全，这个账户暂时不能从你的网络登录。请在 {minutes} 分钟后再试；"
-                 "如果忘记了密码，请联系社区管理员。",
-                 "To protect the account, signing in to it from your network is paused. Try again in "
-                 "{minutes} minutes; if you have forgotten the password, ask your community's administrator."),
-        "back": ("返回登录", "Back to sign in"),
+        "title": gettext_noop("Too many sign-in attempts"),
+        "body": gettext_noop("To protect the account, signing in to it from your network is paused. Try again in "
+                             "{minutes} minutes; if you have forgotten the password, ask your community's "
+                             "administrator."),
+        "back": gettext_noop("Back to sign in"),
     },
     "anonymous_submission": {
-        "title": ("提交过于频繁", "Too many submissions"),
-        "body": ("从你的网络提交的表单太多了。请在 {minutes} 分钟后再试；如有急事，请直接联系社区。",
-                 "Too many forms have been sent from your network. Try again in {minutes} minutes; "
-                 "if it is urgent, contact your community directly."),
-        "back": ("返回表单", "Back to the form"),
+        "title": gettext_noop("Too many submissions"),
+        "body": gettext_noop("Too many forms have been sent from your network. Try again in {minutes} minutes; "
+                             "if it is urgent, contact your community directly."),
+        "back": gettext_noop("Back to the form"),
     },
 }
-
-
-def _pick(pair, language=None):
-    language = language or translation.get_language() or "zh-hans"
-    return pair[0] if language.startswith("zh") else pair[1]
 
 
 def refusal_message(rule: str, decision: Decision, language=None) -> str:
     """One sentence for the API's `{"errors": {"": [...]}}`."""
     text = _TEXT[rule]
-    stop = _pick(("。", ". "), language)
-    return f"{_pick(text['title'], language)}{stop}{_pick(text['body'], language).format(minutes=decision.minutes)}"
+    with translation.override(language or translation.get_language() or "zh-hans"):
+        return pgettext("title, then body", "{title}. {body}").format(
+            title=gettext(text["title"]), body=gettext(text["body"]).format(minutes=decision.minutes))
 
 
 @functools.cache
@@ -241,8 +236,9 @@ def refused_page(request, rule: str, decision: Decision):
     from django.http import HttpResponse
 
     text = _TEXT[rule]
-    html = _page_template().render({"title": _pick(text["title"]), "body": _pick(text["body"]).format(minutes=decision.minutes),
-                         "back": _pick(text["back"]), "back_url": request.get_full_path()}, request)
+    html = _page_template().render({"title": gettext(text["title"]),
+                                    "body": gettext(text["body"]).format(minutes=decision.minutes),
+                                    "back": gettext(text["back"]), "back_url": request.get_full_path()}, request)
     response = HttpResponse(html, status=429)
     response["Retry-After"] = str(decision.retry_after)
     return response

@@ -1,5 +1,8 @@
 """Submission data as people read it: choices by their labels, groups joined, files counted."""
 
+from django.utils import translation
+from django.utils.translation import gettext, ngettext
+
 from engine.forms.registry import form_spec
 from engine.forms.spec import text
 
@@ -15,7 +18,8 @@ def display_value(field, value, language="zh-hans", names=None):
                         for c in field.children if value.get(c.name) not in (None, ""))
     if field.type == "array" and isinstance(value, list):
         if field.is_file:
-            return f"{len(value)} 个文件" if language.startswith("zh") else f"{len(value)} file(s)"
+            with translation.override(language):
+                return ngettext("%(count)s file", "%(count)s files", len(value)) % {"count": len(value)}
         if field.item is not None and field.item.type == "object":
             return " / ".join(display_value(field.item, row, language, names) for row in value)
         labels = {c.value: text(c.label, language) for c in field.choices}
@@ -24,9 +28,11 @@ def display_value(field, value, language="zh-hans", names=None):
         labels = {c.value: text(c.label, language) for c in field.choices}
         return str(labels.get(value, value))
     if field.type == "boolean":
-        return ("是" if value else "否") if language.startswith("zh") else ("yes" if value else "no")
+        with translation.override(language):
+            return gettext("yes") if value else gettext("no")
     if field.is_file:
-        return "1 个文件" if language.startswith("zh") else "1 file"
+        with translation.override(language):
+            return ngettext("%(count)s file", "%(count)s files", 1) % {"count": 1}
     return str(value)
 
 

@@ -5,6 +5,8 @@ the version it began on; resuming after a newer version was published says what 
 """
 
 from django.db import transaction
+from django.utils import translation
+from django.utils.translation import gettext
 
 from engine.forms.registry import form_spec
 from engine.forms.spec import text
@@ -30,21 +32,21 @@ def changes_since(draft_version, live_version, language="zh-hans"):
         return []
     old, new = form_spec(draft_version), form_spec(live_version)
     old_fields, new_fields = old.by_name, new.by_name
-    zh = language.startswith("zh")
     notes = []
-    for name in new_fields.keys() - old_fields.keys():
-        title = text(new_fields[name].title, language)
-        notes.append(f"新增了“{title}”" if zh else f"added “{title}”")
-    for name in old_fields.keys() - new_fields.keys():
-        title = text(old_fields[name].title, language)
-        notes.append(f"删除了“{title}”" if zh else f"removed “{title}”")
-    for name in old_fields.keys() & new_fields.keys():
-        before, after = text(old_fields[name].title, language), text(new_fields[name].title, language)
-        if before != after:
-            notes.append(f"“{before}”改为“{after}”" if zh else f"“{before}” is now “{after}”")
-        if old_fields[name].required != new_fields[name].required:
-            notes.append((f"“{after}”现在{'必填' if new_fields[name].required else '可不填'}") if zh else
-                         f"“{after}” is now {'required' if new_fields[name].required else 'optional'}")
+    with translation.override(language):
+        for name in new_fields.keys() - old_fields.keys():
+            title = text(new_fields[name].title, language)
+            notes.append(gettext("added “{title}”").format(title=title))
+        for name in old_fields.keys() - new_fields.keys():
+            title = text(old_fields[name].title, language)
+            notes.append(gettext("removed “{title}”").format(title=title))
+        for name in old_fields.keys() & new_fields.keys():
+            before, after = text(old_fields[name].title, language), text(new_fields[name].title, language)
+            if before != after:
+                notes.append(gettext("“{before}” is now “{after}”").format(before=before, after=after))
+            if old_fields[name].required != new_fields[name].required:
+                notes.append((gettext("“{title}” is now required") if new_fields[name].required
+                              else gettext("“{title}” is now optional")).format(title=after))
     return sorted(notes)
 
 

@@ -14,7 +14,8 @@ import io
 import logging
 
 from django.core.files.base import ContentFile
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext, gettext_noop, pgettext
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from engine.definitions.problems import LinliError
@@ -36,12 +37,28 @@ IMAGE_TYPES = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP", "
 class UploadRefused(LinliError):
     """A file not taken; `status` is 400 for the file itself, 507 when the server cannot store it."""
 
-    def __init__(self, code, zh, en, *, status=400):
-        super().__init__(en)
-        self.code, self.message, self.status = code, {"zh-hans": zh, "en": en}, status
+    def __init__(self, code, message, *, status=400, **params):
+        """`message`: the English words, marked with gettext_noop (the catalogue holds their Chinese);
+        `params` fill it in when it is read."""
+        self.code, self.message, self.status, self.params = code, message, status, params
+        super().__init__(message.format(**params))
 
     def text(self, language="zh-hans"):
-        return self.message["zh-hans" if language.startswith("zh") else "en"]
+        with translation.override(language or "zh-hans"):
+            return gettext(self.message).format(**{k: str(v) for k, v in self.params.items()})
+
+
+class _OneOf:
+    """"JPG, PNG or HEIC" in the language active when it is shown ("JPG、PNG 或 HEIC")."""
+
+    def __init__(self, names):
+        self.names = list(names)
+
+    def __str__(self):
+        if len(self.names) < 2:
+            return "".join(self.names)
+        return (pgettext("list of file kinds", ", ").join(self.names[:-1])
+                + pgettext("list of file kinds", " or ") + self.names[-1])
 
 
 def sniff(head: bytes) -> str:
@@ -62,27 +79,26 @@ def sniff(head: bytes) -> str:
 def _file_field(spec, pointer):
     field = field_at(spec, pointer) if pointer.startswith("/") else None
     if field is None or not field.is_file:
-        raise UploadRefused("not_a_file_field", "这一项不能上传文件", "This field does not take files")
+        raise UploadRefused("not_a_file_field", gettext_noop("This field does not take files"))
     return field
 
 
 def store_upload(*, spec, form, field_pointer, upload, user, session_key=""):
     field = _file_field(spec, field_pointer)
     if upload is None:
-        raise UploadRefused("no_file", "请选择要上传的文件", "Choose a file to upload")
+        raise UploadRefused("no_file", gettext_noop("Choose a file to upload"))
     ui = field.ui
     limit_mb = min(float(ui.get("max_size_mb", 10)), HARD_LIMIT_MB)
     if upload.size > limit_mb * 1024 * 1024:
-        raise UploadRefused("too_large", f"文件太大, 不能超过 {limit_mb:g} MB", f"The file is larger than {limit_mb:g} MB")
+        raise UploadRefused("too_large", gettext_noop("The file is larger than {limit} MB"), limit=f"{limit_mb:g}")
     accept = ui.get("accept") or DEFAULT_ACCEPT["photo" if field.widget == "photo" else "file"]
     raw = upload.read(int(limit_mb * 1024 * 1024) + 1)
     kind = sniff(raw[:16])
     if kind not in accept:
         # name the kinds this field takes: a photo field must not invite a PDF it will refuse
         kinds = [TYPE_NAMES.get(t, t) for t in accept]
-        zh, en = ("、".join(kinds[:-1]) + " 或 ", ", ".join(kinds[:-1]) + " or ") if len(kinds) > 1 else ("", "")
-        raise UploadRefused("type", f"文件类型不支持, 请上传 {zh}{kinds[-1]} 文件",
-                            f"This kind of file is not accepted here; upload a {en}{kinds[-1]} file")
+        raise UploadRefused("type", gettext_noop("This kind of file is not accepted here; upload a {kinds} file"),
+                            kinds=_OneOf(kinds))
     if kind in IMAGE_TYPES:
         raw, kind = _reencode(raw, kind, keep_location=bool(spec.ui.get("keep_location")))
     name = (upload.name or "upload").replace("/", "_").replace("\\", "_")[:200]
@@ -97,8 +113,8 @@ def store_upload(*, spec, form, field_pointer, upload, user, session_key=""):
     except OSError:  # disk full or read-only: tell the person to try later, leave no partial file
         logger.exception("upload for %s/%s not stored", form.community.slug, form.key)
         _discard(stored)
-        raise UploadRefused("storage", "服务器暂时无法保存文件, 请稍后再试", "The file cannot be stored just now; "
-                            "try again later", status=507) from None
+        raise UploadRefused("storage", gettext_noop("The file cannot be stored just now; try again later"),
+                            status=507) from None
     try:
         stored.save()
     except BaseException:
@@ -122,7 +138,7 @@ def _reencode(raw, kind, keep_location):
         with Image.open(io.BytesIO(raw)) as probe:
             width, height = probe.size
             if width * height > MAX_PIXELS:
-                raise UploadRefused("too_many_pixels", "图片尺寸太大", "The image has too many pixels")
+                raise UploadRefused("too_many_pixels", gettext_noop("The image has too many pixels"))
             probe.verify()
         with Image.open(io.BytesIO(raw)) as image:
             exif = image.info.get("exif") if keep_location else None
@@ -141,8 +157,8 @@ def _reencode(raw, kind, keep_location):
     except Image.DecompressionBombError:
         # Pillow refuses to open anything over twice MAX_IMAGE_PIXELS before the size check
         # above runs: that is the same "too many pixels", not an unreadable image.
-        raise UploadRefused("too_many_pixels", "图片尺寸太大", "The image has too many pixels") from None
+        raise UploadRefused("too_many_pixels", gettext_noop("The image has too many pixels")) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        raise UploadRefused("broken_image", "图片无法打开, 请换一张", "The image cannot be read") from None
+        raise UploadRefused("broken_image", gettext_noop("The image cannot be read")) from None
     new_kind = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}[out_format]
     return buffer.getvalue(), new_kind
