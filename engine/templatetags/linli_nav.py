@@ -80,6 +80,7 @@ def linli_nav(context):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"signed_in": False}
+    request.linli_nav_shown = True  # linli/_sign_out.html then adds no second sign-out button
     from django.utils import translation
 
     from engine.models import Notification, Person
@@ -98,3 +99,10 @@ def linli_nav(context):
         "todo_count": todo_count(user),
         "unread_count": Notification.objects.filter(user=user, read_at__isnull=True).count(),
     }
+
+
+@register.simple_tag(takes_context=True)
+def linli_nav_shown(context) -> bool:
+    """Has this request's page already drawn the navigation (with its sign-out)? Pages outside
+    cms/base.html (the sign-in page) draw their own sign-out button."""
+    return bool(getattr(context.get("request"), "linli_nav_shown", False))

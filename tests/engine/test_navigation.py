@@ -132,7 +132,7 @@ def test_the_nav_is_on_every_signed_in_page_with_counts(client, world):
         assert 'class="linli-nav"' in html and "退出" in html and "待办" in html and "消息" in html, path
         assert nav_count(html, "todo") == 1, path
         assert nav_count(html, "messages") == unread, path
-        assert html.count('class="linli-nav"') == 1, path
+        assert html.count('class="linli-nav"') == 1 and html.count('action="/logout/"') == 1, path
 
 
 def test_the_nav_lists_the_forms_a_person_may_fill(client, world):
