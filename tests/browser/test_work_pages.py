@@ -26,8 +26,8 @@ def test_the_grid_leader_takes_the_analysis_step_on_a_phone(new_page, django_use
     page.wait_for_url(f"**/items/{submission.pk}/")
     assert "小区东门的路灯连续三晚不亮" in page.content()
     step = page.locator("form.step", has=page.locator("input[name=transition][value=analyse]"))
-    step.locator("input[name='input-analysis']").fill("属实，已联系物业")
-    step.locator("select[name='input-handling_level']").select_option(index=0)
+    step.locator("textarea[name='input-analysis']").fill("属实，已联系物业")  # text as a textarea (issue #16)
+    step.locator("input[name='input-handling_level']").first.check()  # few choices as radios
     step.locator("button[type=submit]").click()
     page.wait_for_load_state()
     assert "已研判" in page.content() and "第五网格" in page.content()  # units by their names
