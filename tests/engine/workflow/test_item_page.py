@@ -310,3 +310,20 @@ def test_the_pages_words_are_chinese_for_each_role(client, world):
         for english in ("Reference", "Next:", "Due by", "Submitted", "Choose a person", "is done", "Yes,"):
             assert english not in visible, (key, english)
     assert Submission.objects.count() == 1
+
+
+def test_a_voter_sees_the_subject_and_the_vote_but_not_private_fields(client, db):
+    from tests.engine.workflow import test_deliberation as deliberation
+
+    world = deliberation.world.__wrapped__(db)  # the same world as the deliberation tests
+    submission = world["submission"]
+    submission.data = {**submission.data, "supporters": [{"name": "李四", "room": "3-201"}]}
+    submission.save(update_fields=["data"])
+    deliberation.to_vote(world)
+    client.force_login(world["reps"][0].user)
+    page = _page(client, submission)
+    assert re.search(r"<h1[^>]*>加装电梯</h1>", page) and 'name="ballot" value="yes"' in page
+    assert "老人多，上下楼困难" in page  # what is not private is shown
+    assert "李四" not in page and "3-201" not in page
+    client.force_login(world["users"]["proposer"])  # the submitter sees their own supporters
+    assert "李四" in _page(client, submission)
