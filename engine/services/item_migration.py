@@ -45,8 +45,8 @@ from dataclasses import dataclass, field
 from django import forms
 from django.db import transaction
 from django.db.models import Count, F, Q
-from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils import timezone, translation
+from django.utils.translation import gettext, gettext_noop
 
 from engine.definitions.impact import Finding, FlowImpact, FormImpact, flow_impact, form_impact
 from engine.definitions.problems import LinliError
@@ -60,19 +60,31 @@ MAX_RETRIES = 5
 
 
 class MigrationRefused(LinliError):
-    """Nothing was migrated; `problems` says why, each in zh-hans and en."""
+    """Nothing was migrated; `problems` says why, each told in the reader's language."""
 
-    def __init__(self, problems: list[dict]):
+    def __init__(self, problems: list["_Problem"]):
         self.problems = problems
-        super().__init__("; ".join(p["en"] for p in problems))
+        super().__init__("; ".join(p.text("en") for p in problems))
 
     def texts(self, language="zh-hans") -> list[str]:
-        key = "zh-hans" if language.lower().startswith("zh") else "en"
-        return [p[key] for p in self.problems]
+        return [p.text(language) for p in self.problems]
 
 
-def _problem(zh, en):
-    return {"zh-hans": zh, "en": en}
+class _Problem:
+    """One reason a migration was refused: an English msgid (its Chinese in the catalogue) and its
+    parameters; a parameter with a `text(language)` (a field error) is told in the same language."""
+
+    def __init__(self, message, **params):
+        self.message, self.params = message, params
+
+    def text(self, language="zh-hans") -> str:
+        with translation.override(language or "zh-hans"):
+            return gettext(self.message).format(**{
+                key: value.text(language) if hasattr(value, "text") else value for key, value in self.params.items()})
+
+
+def _problem(message, **params):
+    return _Problem(message, **params)
 
 
 # ---------------------------------------------------------------- impact
@@ -220,8 +232,8 @@ def migrate(definition: Definition, to_version: DefinitionVersion, *, state_map:
     """See the module docstring: every open item of the other versions onto `to_version`, or none."""
     state_map, field_map = dict(state_map or {}), dict(field_map or {})
     if to_version.definition_id != definition.pk:
-        raise MigrationRefused([_problem(f"v{to_version.number} 不是 {definition.key} 的版本",
-                                         f"v{to_version.number} is not a version of {definition.key}")])
+        raise MigrationRefused([_problem(gettext_noop("v{number} is not a version of {key}"), number=to_version.number,
+                                         key=definition.key)])
     with transaction.atomic():
         Definition.objects.select_for_update().get(pk=definition.pk)  # a second migration waits for this one
         if definition.kind == Definition.Kind.FLOW:
@@ -229,7 +241,7 @@ def migrate(definition: Definition, to_version: DefinitionVersion, *, state_map:
         elif definition.kind == Definition.Kind.FORM:
             mover = _FormMover(to_version, field_map, user)
         else:
-            raise MigrationRefused([_problem("社区文件没有在办事项", "a community file has no items in flight")])
+            raise MigrationRefused([_problem(gettext_noop("a community file has no items in flight"))])
         instances = list(_open_instances(definition).exclude(**{mover.version_field: to_version})
                          .select_for_update(of=("self",)).select_related("submission", mover.version_field)
                          .order_by("pk"))
@@ -249,7 +261,7 @@ class _Mover:
 
     def __init__(self, to_version, user):
         self.to_version, self.user = to_version, user
-        self.problems: list[dict] = []
+        self.problems: list[_Problem] = []
         self.missing: dict[str, int] = {}
 
     def refuse_if_any(self):
@@ -268,8 +280,8 @@ class _Mover:
                 return ""
             plan = self.plan(instance)
             self.refuse_if_any()
-        raise MigrationRefused([_problem(f"事项 {plan['instance'].submission.reference} 一直在变化，请稍后重试",
-                                         f"item {plan['instance'].submission.reference} keeps changing; try again")])
+        raise MigrationRefused([_problem(gettext_noop("item {reference} keeps changing; try again"),
+                                         reference=plan["instance"].submission.reference)])
 
     def arrived(self, instance) -> bool:
         """Is the item already on the target version? Each mover (flow, form) says how it knows."""
@@ -290,15 +302,13 @@ class _FlowMover(_Mover):
         self.state_map = state_map
         for old, new in state_map.items():
             if new not in self.flow.states:
-                self.problems.append(_problem(
-                    f"状态 '{old}' 映射到的 '{new}' 在 v{to_version.number} 中不存在",
-                    f"state '{old}' is mapped to '{new}', which v{to_version.number} does not have"))
+                self.problems.append(_problem(gettext_noop("state '{old}' is mapped to '{new}', which v{number} does not have"),
+                                              old=old, new=new, number=to_version.number))
 
     def refuse_if_any(self):
         for state, count in self.missing.items():
-            self.problems.append(_problem(
-                f"{count} 件事项停留在状态 '{state}'，v{self.to_version.number} 中没有该状态，请指定映射",
-                f"{count} item(s) in state '{state}', which v{self.to_version.number} lacks: map it to a state"))
+            self.problems.append(_problem(gettext_noop("{count} item(s) in state '{state}', which v{number} lacks: map it to a state"),
+                                          count=count, state=state, number=self.to_version.number))
         self.missing = {}
         super().refuse_if_any()
 
@@ -355,15 +365,13 @@ class _FormMover(_Mover):
         self.field_map = field_map
         for old, new in field_map.items():
             if new and new not in self.properties:
-                self.problems.append(_problem(
-                    f"字段 '{old}' 改名为的 '{new}' 在 v{to_version.number} 中不存在",
-                    f"field '{old}' is renamed to '{new}', which v{to_version.number} does not have"))
+                self.problems.append(_problem(gettext_noop("field '{old}' is renamed to '{new}', which v{number} does not have"),
+                                              old=old, new=new, number=to_version.number))
 
     def refuse_if_any(self):
         for name, count in self.missing.items():
-            self.problems.append(_problem(
-                f"{count} 件事项填写了字段 '{name}'，v{self.to_version.number} 中没有该字段，请选择改名或删除",
-                f"{count} item(s) have field '{name}', which v{self.to_version.number} lacks: rename or drop it"))
+            self.problems.append(_problem(gettext_noop("{count} item(s) have field '{name}', which v{number} lacks: rename or drop it"),
+                                          count=count, name=name, number=self.to_version.number))
         self.missing = {}
         super().refuse_if_any()
 
@@ -388,14 +396,13 @@ class _FormMover(_Mover):
             if key in data and data[key] != value:
                 complete = False
                 self.problems.append(_problem(
-                    f"事项 {submission.reference}: 字段 '{key}' 已有不同的值，不能把另一个字段改名为它",
-                    f"item {submission.reference}: field '{key}' already holds another value; cannot rename onto it"))
+                    gettext_noop("item {reference}: field '{key}' already holds another value; cannot rename onto it"),
+                    reference=submission.reference, key=key))
             data[key] = value
         if complete:  # an item whose fields are not all placed would only repeat that problem
             for error in validate(self.spec, data):
-                self.problems.append(_problem(
-                    f"事项 {submission.reference}: 字段 {error.pointer or '/'} — {error.text('zh-hans')}",
-                    f"item {submission.reference}: field {error.pointer or '/'} — {error.text('en')}"))
+                self.problems.append(_problem(gettext_noop("item {reference}: field {pointer} — {error}"),
+                                              reference=submission.reference, pointer=error.pointer or "/", error=error))
         return {"instance": instance, "data": data, "renamed": renamed, "dropped": dropped}
 
     def apply(self, plan) -> bool:
