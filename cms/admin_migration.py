@@ -63,7 +63,7 @@ class MigrateView(DefinitionMixin, LinliAdminView):
 
     def get_context_data(self, form=None, problems=(), **kwargs):
         context = super().get_context_data(**kwargs)
-        language = "zh-hans" if (translation.get_language() or "zh-hans").startswith("zh") else "en"
+        language = translation.get_language() or "zh-hans"
         impact = self.impact
         context.update(
             definition=self.definition,

@@ -93,7 +93,8 @@ community_policy = CommunityAdminPolicy(Community)
 
 
 def _language():
-    return "zh-hans" if (translation.get_language() or "zh-hans").startswith("zh") else "en"
+    """The reader's language, to pick a definition's title (text_of) in it."""
+    return translation.get_language() or "zh-hans"
 
 
 def definition_title(definition: Definition, version: DefinitionVersion | None = None) -> str:

@@ -3,7 +3,7 @@
 Pure: plain definition data and counts in, frozen dataclasses out; no Django, no database.
 `flow_impact` compares two flows given how many open items wait in each state of the old one;
 `form_impact` compares two form schemas given how many open items have a value for each field.
-Each finding carries a one-line message in zh-hans and en (`.text(language)`), and each result
+Each finding carries a one-line message, told in the language asked for (`.text(language)`), and each result
 lists what a person must decide before the items can move (`needs_mapping`: states to map onto
 the new version; `needs_transform`: fields to rename or drop).
 
@@ -21,20 +21,10 @@ from .forms import infer_type
 SHARED_PREFIX = "../_shared/"
 
 
-def _msg(zh: str, en: str) -> dict:
-    return {"zh-hans": zh, "en": en}
-
-
-def _items(count: int) -> str:
-    return "1 item waits" if count == 1 else f"{count} items wait"
-
-
-def _items_have(count: int) -> str:
-    return "1 item has" if count == 1 else f"{count} items have"
-
-
-def _items_lack(count: int) -> str:
-    return "1 item lacks" if count == 1 else f"{count} items lack"
+def _msg(singular: str, plural: str, **params) -> tuple:
+    """A finding's words: English msgids (singular, plural by the finding's count; the Chinese is in
+    the catalogue, locale/zh_Hans) and their parameters. Told only when shown, in the reader's language."""
+    return (singular, plural, params)
 
 
 def _titles(value) -> set[str]:
@@ -57,10 +47,14 @@ class Finding:
     name: str  # the state or field of the old version
     count: int  # the items concerned
     suggestion: str = ""  # a likely target state / new field key; "" when none
-    message: dict = field(default_factory=dict, compare=False, hash=False)
+    message: tuple = field(default=(), compare=False, hash=False)  # _msg(...)
 
     def text(self, language: str = "zh-hans") -> str:
-        return self.message["zh-hans" if language.lower().startswith("zh") else "en"]
+        from django.utils import translation  # only the words need Django; the comparison does not
+
+        singular, plural, params = self.message
+        with translation.override(language or "zh-hans"):
+            return translation.ngettext(singular, plural, self.count).format(count=self.count, **params)
 
 
 # ---------------------------------------------------------------- flows
@@ -120,21 +114,21 @@ def flow_impact(old_flow: dict, new_flow: dict, waiting: dict[str, int]) -> Flow
         old_spec = old_states.get(name, {})
         if name not in new_states:
             target = likely_state(name, old_spec, new_states, old_states)
-            zh = f"{count} 件事项停留在状态 '{name}'，新版本删除了该状态"
-            en = f"{_items(count)} in state '{name}', which this version removes"
-            if target:
-                zh += f"；可能对应 '{target}'"
-                en += f"; likely '{target}'"
-            removed.append(Finding("state_removed", name, count, target, _msg(zh, en)))
+            message = (_msg("{count} item waits in state '{name}', which this version removes; likely '{target}'",
+                            "{count} items wait in state '{name}', which this version removes; likely '{target}'",
+                            name=name, target=target) if target else
+                       _msg("{count} item waits in state '{name}', which this version removes",
+                            "{count} items wait in state '{name}', which this version removes", name=name))
+            removed.append(Finding("state_removed", name, count, target, message))
         elif _clock(old_spec) != _clock(new_states[name]):
             old_due, new_due = old_spec.get("due") or "—", new_states[name].get("due") or "—"
             if old_due != new_due:
-                message = _msg(f"{count} 件事项停留在状态 '{name}'，该状态的期限从 {old_due} 改为 {new_due}",
-                               f"{_items(count)} in state '{name}', "
-                               f"whose time limit changes from {old_due} to {new_due}")
+                message = _msg("{count} item waits in state '{name}', whose time limit changes from {old} to {new}",
+                               "{count} items wait in state '{name}', whose time limit changes from {old} to {new}",
+                               name=name, old=old_due, new=new_due)
             else:
-                message = _msg(f"{count} 件事项停留在状态 '{name}'，该状态的计时规则有变化",
-                               f"{_items(count)} in state '{name}', whose timers change")
+                message = _msg("{count} item waits in state '{name}', whose timers change",
+                               "{count} items wait in state '{name}', whose timers change", name=name)
             timers.append(Finding("timer_changed", name, count, name, message))
     return FlowImpact(tuple(removed), tuple(timers), tuple(new_states))
 
@@ -204,9 +198,9 @@ def form_impact(old_schema: dict, new_schema: dict, filled: dict[str, int], *, t
         if name in new_props:
             if count and old_types[name] != new_types[name]:
                 changed.append(Finding("type_changed", name, count, "", _msg(
-                    f"字段 '{name}' 的类型从 {old_types[name]} 改为 {new_types[name]}，{count} 件事项已填写",
-                    f"field '{name}' changes type from {old_types[name]} to {new_types[name]}; "
-                    f"{_items_have(count)} a value")))
+                    "field '{name}' changes type from {old} to {new}; {count} item has a value",
+                    "field '{name}' changes type from {old} to {new}; {count} items have a value",
+                    name=name, old=old_types[name], new=new_types[name])))
             continue
         if not count:
             continue
@@ -215,12 +209,12 @@ def form_impact(old_schema: dict, new_schema: dict, filled: dict[str, int], *, t
         if successor:
             taken.add(successor)
             renamed.append(Finding("field_renamed", name, count, successor, _msg(
-                f"字段 '{name}' 改名为 '{successor}'？{count} 件事项已填写",
-                f"field '{name}' renamed to '{successor}'? {_items_have(count)} a value")))
+                "field '{name}' renamed to '{successor}'? {count} item has a value",
+                "field '{name}' renamed to '{successor}'? {count} items have a value", name=name, successor=successor)))
         else:
             removed.append(Finding("field_removed", name, count, "", _msg(
-                f"字段 '{name}' 已删除，{count} 件事项已填写",
-                f"field '{name}' is removed; {_items_have(count)} a value")))
+                "field '{name}' is removed; {count} item has a value",
+                "field '{name}' is removed; {count} items have a value", name=name)))
     old_required, new_required = set(old_schema.get("required", [])), new_schema.get("required", [])
     for name in new_required:
         if name in old_required:
@@ -230,8 +224,8 @@ def form_impact(old_schema: dict, new_schema: dict, filled: dict[str, int], *, t
         lacking = total - filled.get(source, 0)
         if lacking > 0:
             required.append(Finding("newly_required", name, lacking, "", _msg(
-                f"字段 '{name}' 改为必填，{lacking} 件事项未填写",
-                f"field '{name}' becomes required; {_items_lack(lacking)} it")))
+                "field '{name}' becomes required; {count} item lacks it",
+                "field '{name}' becomes required; {count} items lack it", name=name)))
     return FormImpact(tuple(removed), tuple(renamed), tuple(changed), tuple(required), tuple(new_order))
 
 

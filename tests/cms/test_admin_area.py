@@ -197,7 +197,7 @@ def test_a_version_page_shows_its_source_escaped_and_its_diff_with_the_live_vers
     assert "title: 民情直通车" in removed[:removed.index("</tr>")]
     added = old[old.index('<tr class="added">'):]
     assert "title: &lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in added[:added.index("</tr>")]
-    assert "Roll back to v1" in old and 'name="csrfmiddlewaretoken"' in old
+    assert "回滚到 v1" in old and 'name="csrfmiddlewaretoken"' in old
     # the live version: its source (escaped), no diff, no rollback
     live = client.get(FLOW_URL + "versions/2/").content.decode()
     assert "<script>alert" not in live and "&lt;script&gt;" in live
@@ -219,14 +219,14 @@ def test_rollback_publishes_a_new_version_and_records_who(users):
     assert new.content_hash == v1.content_hash and new.source == v1.source
     assert list(record.versions.values_list("number", flat=True)) == [3, 2, 1]
     page = client.get(response["Location"]).content.decode()
-    assert "resident-request rolled back to v1: its content is live again as v3." in page
+    assert "resident-request 已回滚到 v1：其内容作为 v3 重新上线。" in page
     assert 'class="success"' in page
 
 
 def test_rolling_back_to_the_live_version_publishes_nothing(users):
     client = client_for(users["minyue_admin"])
     response = client.post(FLOW_URL + "versions/1/rollback/", follow=True)
-    assert "v1 is already the live version." in response.content.decode()
+    assert "v1 已是线上版本。" in response.content.decode()
     assert flow().versions.count() == 1
 
 
@@ -234,9 +234,9 @@ def test_rolling_back_to_content_that_is_live_already_publishes_nothing(users):
     publish_changed_flow(users["minyue_admin"], "民情直通车（新）")
     client = client_for(users["minyue_admin"])
     client.post(FLOW_URL + "versions/1/rollback/")  # v3 = v1's content
-    assert "Roll back to v1" not in client.get(FLOW_URL + "versions/1/").content.decode()
+    assert 'versions/1/rollback/"' not in client.get(FLOW_URL + "versions/1/").content.decode()  # no rollback form
     response = client.post(FLOW_URL + "versions/1/rollback/", follow=True)  # a second click, a stale page
-    assert "The live version, v3, already has the content of v1." in response.content.decode()
+    assert "线上版本 v3 的内容已与 v1 相同。" in response.content.decode()
     assert flow().versions.count() == 3
 
 
