@@ -246,3 +246,36 @@ def test_a_msgid_with_placeholders_is_found_inside_a_text():
     assert leaks('<button title="Mark all as read">✓</button>', {}, []) == [
         ("Mark all as read", "known leak 'Mark all as read'")]
     assert leaks("<pre>Kind: form</pre><script>var Kind = 1</script>", {}, []) == []
+
+
+def _entries(po_text):
+    """(flags, msgid, msgstr) per entry of a .po file; obsolete (#~) entries left out."""
+    for block in po_text.split("\n\n"):
+        lines = [line for line in block.strip().splitlines() if not line.startswith("#~")]
+        flags = " ".join(line for line in lines if line.startswith("#,"))
+        fields, current = {}, None
+        for line in lines:
+            if line.startswith("#"):
+                continue
+            if line.startswith('"'):
+                fields[current] += line[1:-1]
+            else:
+                current, _, value = line.partition(" ")
+                fields[current] = value[1:-1]
+        if fields.get("msgid"):
+            yield flags, fields["msgid"], fields.get("msgstr", fields.get("msgstr[0]", ""))
+
+
+def test_every_msgid_in_the_catalogue_has_its_chinese():
+    """An entry without a msgstr, or fuzzy, is not compiled: its English would reach Chinese pages."""
+    po = CATALOGUE.with_suffix(".po").read_text(encoding="utf-8")
+    entries = list(_entries(po))
+    assert len(entries) > 500
+    assert [msgid for flags, msgid, msgstr in entries if not msgstr or "fuzzy" in flags] == []
+    msgids = untranslated_msgids()
+    assert msgids["Password"] == "密码" and msgids["Messages for you"] == "给您的消息"
+
+
+def test_the_catalogue_reader_sees_an_empty_or_fuzzy_entry():
+    po = 'msgid "Kind"\nmsgstr ""\n\n#, fuzzy\nmsgid "Title"\nmsgstr "标题"\n\n#~ msgid "Old"\n#~ msgstr "旧"\n'
+    assert list(_entries(po)) == [("", "Kind", ""), ("#, fuzzy", "Title", "标题")]
