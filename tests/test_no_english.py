@@ -279,3 +279,15 @@ def test_every_msgid_in_the_catalogue_has_its_chinese():
 def test_the_catalogue_reader_sees_an_empty_or_fuzzy_entry():
     po = 'msgid "Kind"\nmsgstr ""\n\n#, fuzzy\nmsgid "Title"\nmsgstr "标题"\n\n#~ msgid "Old"\n#~ msgstr "旧"\n'
     assert list(_entries(po)) == [("", "Kind", ""), ("#, fuzzy", "Title", "标题")]
+
+
+def test_an_api_id_error_speaks_the_readers_language():
+    from django.utils import translation
+
+    from engine.api.views import _id_error
+
+    with translation.override("zh-hans"):
+        assert _id_error({"person": "x"}, "person") == {"/person": ["请填写人员编号（整数）"]}
+    with translation.override("en"):
+        assert _id_error({"person": True}, "person") == {"/person": ["Give the person's id (a whole number)"]}
+    assert _id_error({"person": 3}, "person") == {}

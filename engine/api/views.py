@@ -620,8 +620,7 @@ def _id_error(body, key, required=False) -> dict:
     if value is None and not required:
         return {}
     if isinstance(value, bool) or not isinstance(value, int):
-        zh = translation.get_language().startswith("zh")
-        return {f"/{key}": ["请填写人员编号（整数）" if zh else "Give the person's id (a whole number)"]}
+        return {f"/{key}": [gettext("Give the person's id (a whole number)")]}
     return {}
 
 
