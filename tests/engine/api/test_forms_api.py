@@ -395,5 +395,6 @@ def test_text_with_a_nul_character_is_refused_on_every_database(resident_client)
     response = resident_client.post(SUBMIT_URL, json.dumps({**REQUEST, "contact_name": "王\u0000芳"}),
                                     content_type="application/json")
     assert response.status_code == 400
-    assert response.json() == {"errors": {"/contact_name": ["含有无法保存的空字符, 请删除后再提交"]}}
+    # refused at the door for every body and query (engine.inbound), before the form's own check
+    assert response.json() == {"errors": {"/contact_name": ["这一项含有无法保存的字符（空字符或损坏的字符），请删除后重新提交。"]}}
     assert Submission.objects.count() == 0

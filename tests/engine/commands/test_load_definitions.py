@@ -119,7 +119,7 @@ def test_check_definitions_prints_one_line_per_problem_and_exits_1(tree):
     assert out.splitlines() == [
         "workflows_yaml/mini/broken.flow.yaml:1:1: missing required key 'transitions'",
         "workflows_yaml/mini/broken.flow.yaml:6:17: unknown key 'requried' (allowed: description, due, final, notice,"
-        " on_timeout, remind, title, vote)",
+        " on_refused, on_timeout, remind, title, vote)",
     ]
     assert err == ""
 
