@@ -627,17 +627,18 @@ class ConfirmView(PeopleView):
 
     template_name = "cms/admin/people_confirm.html"
 
+    # each confirmation (take a role, deactivate, revoke a permission) says these four; the base has none
     def question(self) -> str:
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must say what is about to happen")
 
     def details(self) -> list[str]:
         return []
 
     def button(self) -> str:
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must name its button")
 
     def back_url(self) -> str:
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must say where cancelling leads")
 
     def get_page_title(self):
         return self.question()
@@ -661,7 +662,7 @@ class ConfirmView(PeopleView):
         return self.render_to_response(self.get_context_data(form=form), status=400)
 
     def act(self, reason):
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must carry out the change")
 
 
 class TakeRoleView(PersonMixin, ConfirmView):
