@@ -64,7 +64,11 @@ def test_dispatch_by_name_then_the_resident_sees_the_photo_and_rates_once(new_pa
     log_in(page, "minyue-resident", f"/items/{submission.pk}/")
     thumbnail = page.locator(f"img[src='/files/{photo.token}/']")
     assert thumbnail.count() == 1
-    assert page.evaluate(f"document.querySelector(\"img[src='/files/{photo.token}/']\").naturalWidth") > 0
+    # the thumbnail loads lazily: bring it into view, then wait until it has decoded
+    thumbnail.scroll_into_view_if_needed()
+    page.wait_for_function(
+        f"(() => {{ const i = document.querySelector(\"img[src='/files/{photo.token}/']\");"
+        " return i.complete && i.naturalWidth > 0; })()", timeout=10_000)
     assert page.locator("form[data-form-steps=satisfaction]").count() == 1
     assert page.locator("textarea").count() == 1  # one comment box
     rating = page.locator("form[data-form-steps=satisfaction]")
